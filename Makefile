@@ -1,0 +1,159 @@
+# ipcsuite: build, run and report.  Everything built lands in $(BUILD)
+# (out of tree); kyua reads the Kyuafiles here and the programs there.
+#
+#   make            build the suite, its fixtures and the harness self-tests
+#   make report     install what is missing (as root), build, run the suite
+#                   under kyua, write reports/out/
+#   make check      the project's own tests: harness self-tests, the suite,
+#                   and an ASan/UBSan build of harness + pipe + fifo
+#   make test       run the suite only (results in reports/out/results.db)
+#   make stress     the suite with long stress budgets
+#   make install    DESTDIR=… PREFIX=… : a tree that kyua test -k runs
+#   make sweep      remove IPC objects left by killed runs (ours only)
+#   make clean
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?=
+COVERAGE ?=
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+OUT     ?= reports/out
+RESULTS ?= $(OUT)/results.db
+# Extra kyua variables, e.g. KYUA_VARS='-v test_suites.ipcsuite.stress_records=100000'
+KYUA_VARS ?=
+# Which Kyuafile `make test` runs: all of it, or one family's.
+KYUAFILE ?= Kyuafile
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+ATF_CFLAGS := $(shell pkg-config --cflags atf-c 2>/dev/null)
+ATF_LIBS   := $(shell pkg-config --libs atf-c 2>/dev/null)
+
+# POSIX.1-2008 with its XSI option, which SysV IPC and key_t belong to.
+CPPFLAGS += -D_XOPEN_SOURCE=700 -Iharness
+WARN     := -std=c11 -Wall -Wextra -Werror
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+COVFLAGS := $(if $(COVERAGE),--coverage -O0)
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(COVFLAGS) $(ATF_CFLAGS) -MMD -MP
+LDLIBS   = $(ATF_LIBS) -lpthread -lrt
+
+LIB_SRCS  := $(wildcard harness/ipch_*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/harness/libipch.a
+PROG_SRCS := $(wildcard suites/*/t_*.c harness/t_*.c)
+PROGS     := $(PROG_SRCS:%.c=$(BUILD)/%)
+FIX_SRCS  := $(wildcard fixtures/h_*.c)
+FIXTURES  := $(FIX_SRCS:%.c=$(BUILD)/%)
+SHIM_SRCS := $(wildcard fixtures/fault/*.c)
+SHIM      := $(BUILD)/fixtures/libipch_fault.so
+FIX_DATA  := $(patsubst %,$(BUILD)/%,$(wildcard fixtures/fault/*.expect))
+SWEEP     := $(BUILD)/harness/ipch-sweep
+KYUAFILES := Kyuafile $(wildcard suites/*/Kyuafile) harness/Kyuafile
+
+# kyua with a scrubbed environment: report-junit writes every variable of
+# the run as a property, and the results should not depend on a shell's.
+KYUA = env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
+	$${IPCH_STATE_DIR:+IPCH_STATE_DIR="$$IPCH_STATE_DIR"} kyua
+
+.PHONY: all deps test report check selftest sanitize stress install sweep \
+	clean format
+
+all: $(LIB) $(PROGS) $(FIXTURES) $(SHIM) $(FIX_DATA) $(SWEEP)
+
+deps:
+	@sh ci/deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# Static pattern: a test program is its object linked with libipch.
+$(PROGS): %: %.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(SWEEP): $(BUILD)/harness/tools/ipch_sweep.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Fixtures are exec'd by cases; they use no ATF and no sanitizer runtime
+# of their own beyond what SAN asks for.
+$(BUILD)/fixtures/h_%: fixtures/h_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) $(COVFLAGS) -o $@ $<
+
+# The fault-injection shim is preloaded into test programs, so it is built
+# without sanitizers (their runtime must come first in the link order).
+$(SHIM): $(SHIM_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $^ -ldl
+
+$(FIX_DATA): $(BUILD)/%: %
+	@mkdir -p $(@D)
+	cp $< $@
+
+-include $(LIB_OBJS:.o=.d) $(PROGS:=.d) $(BUILD)/harness/tools/ipch_sweep.d
+
+sweep: $(SWEEP)
+	@$(SWEEP)
+
+# Run one Kyuafile into one results file, then write the reports.  The
+# exit status is kyua's: 0 only when nothing failed or broke.
+test: deps all
+	@mkdir -p $(OUT)
+	@$(SWEEP) -q
+	@rc=0; $(KYUA) -v parallelism=$(JOBS) $(KYUA_VARS) test \
+		--kyuafile=$(KYUAFILE) --build-root=$(BUILD) \
+		--results-file=$(RESULTS) || rc=$$?; \
+	$(SWEEP) -q -c || rc=1; exit $$rc
+
+report: deps all
+	@rc=0; $(MAKE) --no-print-directory test || rc=$$?; \
+	sh reports/make-reports $(OUT) $(RESULTS) && exit $$rc
+
+selftest: deps all
+	@mkdir -p $(OUT)
+	@rc=0; $(KYUA) -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
+		--build-root=$(BUILD) --results-file=$(OUT)/selftest.db || rc=$$?; \
+	exit $$rc
+
+# harness + pipe + fifo under AddressSanitizer and UBSan, in its own tree.
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=address,undefined all
+	@mkdir -p $(OUT)
+	@rc=0; ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(KYUA) -v parallelism=$(JOBS) test --kyuafile=ci/Kyuafile.sanitize \
+		--build-root=build-san --results-file=$(OUT)/sanitize.db || rc=$$?; \
+	exit $$rc
+
+check: deps all
+	@rc=0; \
+	$(MAKE) --no-print-directory selftest || rc=1; \
+	$(MAKE) --no-print-directory report || rc=1; \
+	$(MAKE) --no-print-directory sanitize || rc=1; \
+	sh reports/count $(OUT)/selftest.db $(RESULTS) $(OUT)/sanitize.db || rc=1; \
+	exit $$rc
+
+stress: deps all
+	@$(MAKE) --no-print-directory report \
+		KYUA_VARS='-v test_suites.ipcsuite.stress=long $(KYUA_VARS)'
+
+install: all
+	@set -e; t=$(DESTDIR)$(PREFIX)/tests/ipcsuite; \
+	for f in $(KYUAFILES); do install -D -m 644 $$f $$t/$$f; done; \
+	for p in $(PROGS) $(FIXTURES) $(SHIM) $(SWEEP); do \
+		install -D -m 755 $$p $$t/$${p#$(BUILD)/}; done; \
+	for d in $(FIX_DATA); do install -D -m 644 $$d $$t/$${d#$(BUILD)/}; done; \
+	echo "installed in $$t: run kyua test -k $$t/Kyuafile"
+
+clean:
+	rm -rf $(BUILD) build-san build-cov $(OUT)
+
+format:
+	clang-format -i harness/*.[ch] harness/tools/*.c suites/*/*.c fixtures/*.c fixtures/fault/*.c
