@@ -36,12 +36,12 @@ WARN     := -std=c11 -Wall -Wextra -Werror
 SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 COVFLAGS := $(if $(COVERAGE),--coverage -O0)
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) $(COVFLAGS) $(ATF_CFLAGS) -MMD -MP
-LDLIBS   = $(ATF_LIBS) -lpthread -lrt
+LDLIBS   = $(ATF_LIBS) -lpthread -lrt -ldl
 
 LIB_SRCS  := $(wildcard harness/ipch_*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/harness/libipch.a
-PROG_SRCS := $(wildcard suites/*/t_*.c harness/t_*.c)
+PROG_SRCS := $(wildcard suites/*/t_*.c harness/t_*.c harness/h_*.c)
 PROGS     := $(PROG_SRCS:%.c=$(BUILD)/%)
 FIX_SRCS  := $(wildcard fixtures/h_*.c)
 FIXTURES  := $(FIX_SRCS:%.c=$(BUILD)/%)
@@ -53,8 +53,9 @@ KYUAFILES := Kyuafile $(wildcard suites/*/Kyuafile) harness/Kyuafile
 
 # kyua with a scrubbed environment: report-junit writes every variable of
 # the run as a property, and the results should not depend on a shell's.
-KYUA = env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
-	$${IPCH_STATE_DIR:+IPCH_STATE_DIR="$$IPCH_STATE_DIR"} kyua
+KYUA_ENV = env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
+	$${IPCH_STATE_DIR:+IPCH_STATE_DIR="$$IPCH_STATE_DIR"}
+KYUA = $(KYUA_ENV) kyua
 
 .PHONY: all deps test report check selftest sanitize stress install sweep \
 	clean format
@@ -116,20 +117,25 @@ report: deps all
 	@rc=0; $(MAKE) --no-print-directory test || rc=$$?; \
 	sh reports/make-reports $(OUT) $(RESULTS) && exit $$rc
 
+# The harness's own tests.  kyua looks for a Kyuafile's programs in the
+# build root itself, so each Kyuafile run alone gets its own directory.
 selftest: deps all
 	@mkdir -p $(OUT)
-	@rc=0; $(KYUA) -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
-		--build-root=$(BUILD) --results-file=$(OUT)/selftest.db || rc=$$?; \
-	exit $$rc
+	@$(KYUA) -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
+		--build-root=$(BUILD)/harness --results-file=$(OUT)/selftest.db
 
 # harness + pipe + fifo under AddressSanitizer and UBSan, in its own tree.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=address,undefined all
 	@mkdir -p $(OUT)
-	@rc=0; ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(KYUA) -v parallelism=$(JOBS) test --kyuafile=ci/Kyuafile.sanitize \
-		--build-root=build-san --results-file=$(OUT)/sanitize.db || rc=$$?; \
+	@rc=0; \
+	$(KYUA_ENV) $(SAN_ENV) kyua -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
+		--build-root=build-san/harness \
+		--results-file=$(OUT)/sanitize-selftest.db || rc=$$?; \
+	$(KYUA_ENV) $(SAN_ENV) kyua -v parallelism=$(JOBS) test --kyuafile=Kyuafile \
+		--build-root=build-san --results-file=$(OUT)/sanitize.db \
+		suites/pipe suites/fifo || rc=$$?; \
 	exit $$rc
 
 check: deps all
@@ -137,7 +143,8 @@ check: deps all
 	$(MAKE) --no-print-directory selftest || rc=1; \
 	$(MAKE) --no-print-directory report || rc=1; \
 	$(MAKE) --no-print-directory sanitize || rc=1; \
-	sh reports/count $(OUT)/selftest.db $(RESULTS) $(OUT)/sanitize.db || rc=1; \
+	sh reports/count $(OUT)/selftest.db $(RESULTS) \
+		$(OUT)/sanitize-selftest.db $(OUT)/sanitize.db || rc=1; \
 	exit $$rc
 
 stress: deps all

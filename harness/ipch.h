@@ -15,6 +15,7 @@
 #include "ipch_fd.h"
 #include "ipch_names.h"
 #include "ipch_proc.h"
+#include "ipch_run.h"
 #include "ipch_spawn.h"
 #include "ipch_sync.h"
 #include "ipch_timing.h"

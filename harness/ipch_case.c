@@ -45,18 +45,26 @@ ipch_case_head(atf_tc_t *tc, const char *kind, const char *ref,
 #include <unistd.h>
 
 const char *
-ipch_fixture(const atf_tc_t *tc, const char *name, char *buf, size_t len)
+ipch_tree_file(const atf_tc_t *tc, const char *relpath, char *buf, size_t len)
 {
 	const char *srcdir = atf_tc_has_config_var(tc, "srcdir")
 	    ? atf_tc_get_config_var(tc, "srcdir")
 	    : ".";
 	const char *up[] = { "", "/..", "/../..", "/../../.." };
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
-		snprintf(buf, len, "%s%s/fixtures/%s", srcdir, up[i], name);
+		snprintf(buf, len, "%s%s/%s", srcdir, up[i], relpath);
 		if (access(buf, F_OK) == 0)
 			return buf;
 	}
-	atf_tc_fail("fixture '%s' not found in or above %s/fixtures: build it "
-		    "with make, or install it with make install",
-	    name, srcdir);
+	atf_tc_fail("'%s' not found in or above %s: build it with make, or "
+		    "install it with make install",
+	    relpath, srcdir);
+}
+
+const char *
+ipch_fixture(const atf_tc_t *tc, const char *name, char *buf, size_t len)
+{
+	char rel[256];
+	snprintf(rel, sizeof(rel), "fixtures/%s", name);
+	return ipch_tree_file(tc, rel, buf, len);
 }

@@ -48,4 +48,9 @@ void ipch_cleanup(void);
  */
 const char *ipch_fixture(const atf_tc_t *tc, const char *name, char *buf,
     size_t len);
+
+/* The same for any file of the built tree, by its path from the top
+ * ("suites/pipe/t_pipe_io"): the harness self-tests run suite programs. */
+const char *ipch_tree_file(const atf_tc_t *tc, const char *relpath,
+    char *buf, size_t len);
 #endif

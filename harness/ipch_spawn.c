@@ -80,11 +80,9 @@ setup_once(void)
 	report_rd = p[0];
 	report_wr = p[1];
 	ipch_registry_init();
-#ifdef PR_SET_CHILD_SUBREAPER
 	/* Orphans of the case come back to us, so the end-of-case kill can
 	 * find and reap them instead of leaving them to init. */
-	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
-#endif
+	ipch_become_subreaper();
 	ipch_at_owner_exit(ipch_kill_descendants);
 }
 
@@ -398,4 +396,24 @@ ipch_kill_descendants(void)
 		nanosleep(&tick, NULL);
 	}
 	n_children = 0;
+}
+
+void
+ipch_become_subreaper(void)
+{
+#ifdef PR_SET_CHILD_SUBREAPER
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
+}
+
+int
+ipch_reap_exited(void)
+{
+	int n = 0, status;
+	pid_t r;
+	while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+		forget(r);
+		n++;
+	}
+	return n;
 }

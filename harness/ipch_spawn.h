@@ -63,6 +63,15 @@ const char *ipch_signame(int sig);
  * grandchildren, orphans reparented to it).  Runs at the case's end. */
 void ipch_kill_descendants(void);
 
+/* Become the subreaper of everything this process starts from now on
+ * (Linux; elsewhere orphans go to init), so that orphans can be reaped
+ * here and need not wait for init. */
+void ipch_become_subreaper(void);
+
+/* Reap, without blocking, every child that has exited (orphans
+ * reparented here included); returns how many. */
+int ipch_reap_exited(void);
+
 /* Number of children spawned and not yet reaped. */
 int ipch_live_children(void);
 
