@@ -108,6 +108,7 @@ sweep: $(SWEEP)
 test: deps all
 	@mkdir -p $(OUT)
 	@$(SWEEP) -q
+	@rm -f $(RESULTS)
 	@rc=0; $(KYUA) -v parallelism=$(JOBS) $(KYUA_VARS) test \
 		--kyuafile=$(KYUAFILE) --build-root=$(BUILD) \
 		--results-file=$(RESULTS) || rc=$$?; \
@@ -121,14 +122,17 @@ report: deps all
 # build root itself, so each Kyuafile run alone gets its own directory.
 selftest: deps all
 	@mkdir -p $(OUT)
+	@rm -f $(OUT)/selftest.db
 	@$(KYUA) -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
 		--build-root=$(BUILD)/harness --results-file=$(OUT)/selftest.db
 
 # harness + pipe + fifo under AddressSanitizer and UBSan, in its own tree.
-SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/ci/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=address,undefined all
 	@mkdir -p $(OUT)
+	@rm -f $(OUT)/sanitize-selftest.db $(OUT)/sanitize.db
 	@rc=0; \
 	$(KYUA_ENV) $(SAN_ENV) kyua -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
 		--build-root=build-san/harness \
