@@ -19,5 +19,6 @@
 #include "ipch_spawn.h"
 #include "ipch_sync.h"
 #include "ipch_timing.h"
+#include "ipch_watchdog.h"
 
 #endif

@@ -109,6 +109,12 @@ run_owner_exit(void)
 	ipch_cleanup();
 }
 
+bool
+ipch_is_case_owner(void)
+{
+	return registry_path[0] != '\0' && getpid() == owner_pid;
+}
+
 void
 ipch_at_owner_exit(void (*fn)(void))
 {

@@ -12,6 +12,7 @@
 #ifndef IPCH_NAMES_H
 #define IPCH_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -71,6 +72,9 @@ const char *ipch_state_dir(void);
  * by the first registration and before ipch_spawn forks, so children share
  * their case's registry. */
 void ipch_registry_init(void);
+
+/* True in the case body (the registry's owner), false in its children. */
+bool ipch_is_case_owner(void);
 
 /* Hooks run at owner exit before objects are removed (spawn kills its
  * children there).  At most a few; order is registration order. */

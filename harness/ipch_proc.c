@@ -2,6 +2,7 @@
 #include "ipch_proc.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -151,4 +152,38 @@ ipch_has_cap(int cap)
 		return -1;
 	uint64_t eff = strtoull(p + 7, NULL, 16);
 	return (eff >> cap) & 1;
+}
+
+size_t
+ipch_proc_descendants(pid_t root, pid_t *out, size_t max)
+{
+	enum { CAP = 16384 };
+	static pid_t pids[CAP], ppids[CAP], frontier[CAP];
+	size_t np = 0, n = 0, nf = 0;
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && np < CAP) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		pid_t pp = ipch_proc_ppid((pid_t)pid);
+		if (pp <= 0)
+			continue;
+		pids[np] = (pid_t)pid;
+		ppids[np] = pp;
+		np++;
+	}
+	closedir(d);
+	frontier[nf++] = root;
+	for (size_t f = 0; f < nf; f++)
+		for (size_t i = 0; i < np; i++)
+			if (ppids[i] == frontier[f] && nf < CAP) {
+				frontier[nf++] = pids[i];
+				if (n < max)
+					out[n++] = pids[i];
+			}
+	return n;
 }

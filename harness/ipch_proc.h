@@ -8,6 +8,7 @@
 #define IPCH_PROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22);
@@ -22,6 +23,10 @@ char ipch_proc_state(pid_t pid);
 
 /* Parent pid as /proc reports it, -1 if unknown. */
 pid_t ipch_proc_ppid(pid_t pid);
+
+/* Pids whose parent chain reaches `root` (not root itself), from one scan
+ * of /proc, breadth first; at most max.  0 where there is no /proc. */
+size_t ipch_proc_descendants(pid_t root, pid_t *out, size_t max);
 
 /* Any system call, for ipch_wait_blocked. */
 #define IPCH_ANY_SYSCALL (-1L)
@@ -41,6 +46,8 @@ bool ipch_have_proc(void);
 int ipch_has_cap(int cap);
 
 /* Linux capability numbers the suite probes, without needing libcap. */
+#define IPCH_CAP_DAC_OVERRIDE 1
+#define IPCH_CAP_DAC_READ_SEARCH 2
 #define IPCH_CAP_SYS_NICE 23
 #define IPCH_CAP_SYS_RESOURCE 24
 #define IPCH_CAP_SYS_ADMIN 21

@@ -28,6 +28,7 @@
 #include "ipch_check.h"
 #include "ipch_names.h"
 #include "ipch_proc.h"
+#include "ipch_watchdog.h"
 
 struct child {
 	pid_t pid;
@@ -84,6 +85,10 @@ setup_once(void)
 	 * find and reap them instead of leaving them to init. */
 	ipch_become_subreaper();
 	ipch_at_owner_exit(ipch_kill_descendants);
+	/* A case with children can deadlock: watch it (body only; the
+	 * body's watchdog sees grandchildren too). */
+	if (ipch_is_case_owner())
+		ipch_watchdog_start();
 }
 
 pid_t
@@ -201,6 +206,12 @@ report_of(pid_t pid)
 	return NULL;
 }
 
+const char *
+ipch_child_reason(pid_t pid)
+{
+	return report_of(pid);
+}
+
 static const char *
 name_of(pid_t pid)
 {
@@ -208,6 +219,15 @@ name_of(pid_t pid)
 		if (children[i].pid == pid)
 			return children[i].name;
 	return "?";
+}
+
+const char *
+ipch_child_name(pid_t pid)
+{
+	for (size_t i = 0; i < n_children; i++)
+		if (children[i].pid == pid)
+			return children[i].name;
+	return NULL;
 }
 
 static void
@@ -328,46 +348,6 @@ ipch_live_children(void)
 	return table_owner == getpid() ? (int)n_children : 0;
 }
 
-#ifdef __linux__
-/* Pids whose parent chain reaches `root`, from one scan of /proc. */
-static size_t
-find_descendants(pid_t root, pid_t *out, size_t max)
-{
-	size_t n = 0;
-	pid_t pids[8192], ppids[8192];
-	size_t np = 0;
-	DIR *d = opendir("/proc");
-	if (d == NULL)
-		return 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL && np < 8192) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
-			continue;
-		pid_t pp = ipch_proc_ppid((pid_t)pid);
-		if (pp <= 0)
-			continue;
-		pids[np] = (pid_t)pid;
-		ppids[np] = pp;
-		np++;
-	}
-	closedir(d);
-	/* Breadth first from root. */
-	pid_t frontier[8192];
-	size_t nf = 0;
-	frontier[nf++] = root;
-	for (size_t f = 0; f < nf; f++)
-		for (size_t i = 0; i < np; i++)
-			if (ppids[i] == frontier[f] && nf < 8192) {
-				frontier[nf++] = pids[i];
-				if (n < max)
-					out[n++] = pids[i];
-			}
-	return n;
-}
-#endif
-
 void
 ipch_kill_descendants(void)
 {
@@ -378,7 +358,7 @@ ipch_kill_descendants(void)
 	for (int round = 0; round < 5000; round++) {
 		size_t n = 0;
 #ifdef __linux__
-		n = find_descendants(getpid(), found, 8192);
+		n = ipch_proc_descendants(getpid(), found, 8192);
 		/* Stop first, so nobody forks or gets reparented away while
 		 * the rest are killed. */
 		for (size_t i = 0; i < n; i++)
@@ -416,4 +396,31 @@ ipch_reap_exited(void)
 		n++;
 	}
 	return n;
+}
+
+void
+ipch_expect_blocked(pid_t pid, long sysno, const char *what)
+{
+	int rc = ipch_wait_blocked(pid, sysno, IPCH_BLOCK_TIMEOUT_MS);
+	if (rc == 0)
+		return;
+	if (rc == ENOSYS)
+		atf_tc_skip("cannot observe a process blocked in %s: needs "
+			    "/proc/<pid>/stat (Linux procfs)",
+		    what);
+	char name[48], st[64];
+	snprintf(name, sizeof(name), "%s", name_of(pid));
+	if (rc == ESRCH) {
+		int status = ipch_reap(pid);
+		const char *why = report_of(pid);
+		atf_tc_fail("child '%s' (pid %ld): expected it to block in %s, "
+			    "got its end first (%s%s%s)",
+		    name, (long)pid, what,
+		    ipch_status_str(status, st, sizeof(st)), why ? ": " : "",
+		    why ? why : "");
+	}
+	atf_tc_fail("child '%s' (pid %ld): expected it to block in %s, not seen "
+		    "there within %d ms (state %c)",
+	    name, (long)pid, what, IPCH_BLOCK_TIMEOUT_MS,
+	    ipch_proc_state(pid) ? ipch_proc_state(pid) : '?');
 }

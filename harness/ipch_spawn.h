@@ -50,6 +50,25 @@ void ipch_reap_expect_exit(pid_t pid, int code);
 /* Wait for the child; fail unless it was killed by signal `sig`. */
 void ipch_reap_expect_signal(pid_t pid, int sig);
 
+/* The reason a child gave with ipch_child_fail, or NULL; valid after the
+ * child was reaped (ipch_reap), for messages of the caller's own. */
+const char *ipch_child_reason(pid_t pid);
+
+/* The name a child of this process was spawned with, or NULL. */
+const char *ipch_child_name(pid_t pid);
+
+/* How long ipch_expect_blocked waits to see a child block. */
+#define IPCH_BLOCK_TIMEOUT_MS 5000
+
+/*
+ * A child of this process must come to sleep in system call `sysno`
+ * (ipch_wait_blocked), `what` saying in words what it waits for
+ * ("open() until a writer opens").  Skips when /proc cannot tell; fails
+ * naming the child when it ends instead (with its exit status and reason)
+ * or is not seen blocked within IPCH_BLOCK_TIMEOUT_MS.
+ */
+void ipch_expect_blocked(pid_t pid, long sysno, const char *what);
+
 /* Reap every spawned child, failing on the first that did not exit 0. */
 void ipch_reap_all_ok(void);
 

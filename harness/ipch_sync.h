@@ -6,6 +6,9 @@
  * latch:   count-down from children to a parent: each child arrives once,
  *          the parent waits for n arrivals (with a deadline, and noticing a
  *          child that died before arriving).
+ *          (Gates and latches rely on read(2) returning 0 at EOF: a platform
+ *          or fault that hides EOF breaks them too, and the case fails
+ *          with "gate broken" rather than at its own check.)
  * barrier: n processes meet repeatedly, in shared memory, with a deadline.
  */
 #ifndef IPCH_SYNC_H

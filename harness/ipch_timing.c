@@ -14,6 +14,6 @@ ipch_now_ns(void)
 void
 ipch_metric(const char *name, double value, const char *unit)
 {
-	printf("ipch-metric %s %.6g %s\n", name, value, unit);
+	printf("ipch-metric %s %.10g %s\n", name, value, unit);
 	fflush(stdout);
 }
