@@ -105,11 +105,15 @@ sweep: $(SWEEP)
 
 # Run one Kyuafile into one results file, then write the reports.  The
 # exit status is kyua's: 0 only when nothing failed or broke.
+# Each make-driven run keeps its registries in a state directory of its own,
+# so the check after the run sees this run's leftovers and no one else's.
+STATE = $(abspath $(OUT))/state
 test: deps all
 	@mkdir -p $(OUT)
-	@$(SWEEP) -q
+	@$(SWEEP) -q; IPCH_STATE_DIR=$(STATE) $(SWEEP) -q
 	@rm -f $(RESULTS)
-	@rc=0; $(KYUA) -v parallelism=$(JOBS) $(KYUA_VARS) test \
+	@rc=0; export IPCH_STATE_DIR=$(STATE); \
+	$(KYUA) -v parallelism=$(JOBS) $(KYUA_VARS) test \
 		--kyuafile=$(KYUAFILE) --build-root=$(BUILD) \
 		--results-file=$(RESULTS) || rc=$$?; \
 	$(SWEEP) -q -c || rc=1; exit $$rc

@@ -5,9 +5,11 @@
  *
  *   ipch-sweep        remove and list what was removed
  *   ipch-sweep -q     remove quietly, one summary line if anything was found
- *   ipch-sweep -c     (check) also report, as an error, objects of the
- *                     suite still present whose owner is alive: after a run
- *                     nothing may be left
+ *   ipch-sweep -c     (check, after a run) exit 1 when the run left
+ *                     anything: an object the sweep had to remove, or a
+ *                     registry whose owner is still alive.  Give the run a
+ *                     state directory of its own (IPCH_STATE_DIR) so that
+ *                     other runs on the machine do not count.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -45,20 +47,18 @@ main(int argc, char **argv)
 		}
 	}
 	int n = ipch_sweep(quiet ? NULL : stdout);
-	if (n > 0)
+	if (n > 0 && !check)
 		fprintf(quiet ? stderr : stdout,
 		    "ipch-sweep: removed %d object(s) left by earlier runs\n", n);
 	if (!check)
 		return 0;
-	int left = count_ours(ipch_state_dir(), "owner.") +
-	    count_ours("/dev/shm", IPCH_NAME_PREFIX) +
-	    count_ours("/dev/shm", "sem." IPCH_NAME_PREFIX) +
-	    count_ours("/dev/mqueue", IPCH_NAME_PREFIX);
-	if (left > 0) {
+	int live = count_ours(ipch_state_dir(), "owner.");
+	if (n > 0 || live > 0) {
 		fprintf(stderr,
-		    "ipch-sweep: %d object(s) of a live run still present "
-		    "(see %s, /dev/shm, /dev/mqueue)\n",
-		    left, ipch_state_dir());
+		    "ipch-sweep: the run left %d object(s) behind (removed now) "
+		    "and %d registr%s of cases still alive in %s: a case does "
+		    "not clean up; run ipch-sweep without -q to list them\n",
+		    n, live, live == 1 ? "y" : "ies", ipch_state_dir());
 		return 1;
 	}
 	return 0;
