@@ -8,6 +8,7 @@
 #                   and an ASan/UBSan build of harness + pipe + fifo
 #   make test       run the suite only (results in reports/out/results.db)
 #   make stress     the suite with long stress budgets
+#   make coverage   line coverage (lcov) of harness, suites and fixtures
 #   make install    DESTDIR=… PREFIX=… : a tree that kyua test -k runs
 #   make sweep      remove IPC objects left by killed runs (ours only)
 #   make clean
@@ -57,8 +58,8 @@ KYUA_ENV = env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
 	$${IPCH_STATE_DIR:+IPCH_STATE_DIR="$$IPCH_STATE_DIR"}
 KYUA = $(KYUA_ENV) kyua
 
-.PHONY: all deps test report check selftest sanitize stress install sweep \
-	clean format
+.PHONY: all deps test report check selftest sanitize stress coverage install \
+	sweep clean format
 
 all: $(LIB) $(PROGS) $(FIXTURES) $(SHIM) $(FIX_DATA) $(SWEEP)
 
@@ -154,6 +155,25 @@ check: deps all
 	sh reports/count $(OUT)/selftest.db $(RESULTS) \
 		$(OUT)/sanitize-selftest.db $(OUT)/sanitize.db || rc=1; \
 	exit $$rc
+
+# Line coverage of harness, suites and fixtures (lcov), from a --coverage
+# build in build-cov running the suite and the self-tests.
+coverage: deps
+	@$(MAKE) --no-print-directory BUILD=build-cov COVERAGE=1 all
+	@mkdir -p $(OUT)
+	@lcov -q --zerocounters -d build-cov
+	@rm -f $(OUT)/coverage-suite.db $(OUT)/coverage-selftest.db
+	@-$(KYUA) -v parallelism=$(JOBS) test --kyuafile=Kyuafile --build-root=build-cov \
+		--results-file=$(OUT)/coverage-suite.db >/dev/null
+	@-$(KYUA) -v parallelism=$(JOBS) test --kyuafile=harness/Kyuafile \
+		--build-root=build-cov/harness \
+		--results-file=$(OUT)/coverage-selftest.db >/dev/null
+	@lcov -q --capture -d build-cov -b . -o $(OUT)/coverage.info 2>$(OUT)/lcov.log || \
+		{ cat $(OUT)/lcov.log; exit 1; }
+	@lcov -q --remove $(OUT)/coverage.info '/usr/*' -o $(OUT)/coverage.info
+	@genhtml -q -o $(OUT)/coverage $(OUT)/coverage.info
+	@lcov --summary $(OUT)/coverage.info 2>&1 | grep -E 'lines|functions'
+	@echo "coverage report: $(OUT)/coverage/index.html"
 
 stress: deps all
 	@$(MAKE) --no-print-directory report \

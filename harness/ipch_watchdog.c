@@ -421,6 +421,40 @@ list_edges(char *buf, size_t len, const struct edge_set *e, pid_t root,
 		    who(e->to[i], root, w, sizeof(w)));
 }
 
+/* Names of the calls a case may sleep in, for messages. */
+static const char *
+syscall_name(long nr)
+{
+	static const struct {
+		long nr;
+		const char *name;
+	} names[] = {
+		{ SYS_nanosleep, "nanosleep" },
+		{ SYS_clock_nanosleep, "clock_nanosleep" },
+#ifdef SYS_poll
+		{ SYS_poll, "poll" },
+#endif
+		{ SYS_ppoll, "ppoll" },
+#ifdef SYS_select
+		{ SYS_select, "select" },
+#endif
+		{ SYS_pselect6, "pselect6" },
+		{ SYS_epoll_pwait, "epoll_pwait" },
+		{ SYS_accept4, "accept4" },
+		{ SYS_recvfrom, "recvfrom" },
+		{ SYS_recvmsg, "recvmsg" },
+		{ SYS_sendmsg, "sendmsg" },
+		{ SYS_connect, "connect" },
+		{ SYS_mq_timedreceive, "mq_timedreceive" },
+		{ SYS_mq_timedsend, "mq_timedsend" },
+		{ SYS_restart_syscall, "restart_syscall" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].nr == nr)
+			return names[i].name;
+	return NULL;
+}
+
 /* What task t waits on, into buf; whom it waits for, into e. */
 static void
 explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
@@ -576,7 +610,11 @@ explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
 		appendf(buf, len, "sleeps outside a system call");
 		return;
 	default:
-		appendf(buf, len, "waits in system call %ld", t->sysno);
+		if (syscall_name(t->sysno) != NULL)
+			appendf(buf, len, "waits in %s%s", syscall_name(t->sysno),
+			    timed_wait(t) ? " (with a deadline)" : "");
+		else
+			appendf(buf, len, "waits in system call %ld", t->sysno);
 		return;
 	}
 }
