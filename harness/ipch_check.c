@@ -104,3 +104,21 @@ ipch_expect_eq_(const char *what, long long expected, long long seen,
 		atf_tc_fail_requirement(file, (size_t)line,
 		    "%s: expected %lld, got %lld", what, expected, seen);
 }
+
+const char *
+ipch_rcname(int rc)
+{
+	return rc == 0 ? "0 (success)" : ipch_errname(rc);
+}
+
+void
+ipch_expect_rc_(int want, int got, const char *expr, const char *file,
+    int line)
+{
+	if (got != want) {
+		char w[32];
+		snprintf(w, sizeof(w), "%s", ipch_rcname(want));
+		atf_tc_fail_requirement(file, (size_t)line,
+		    "%s: expected %s, got %s", expr, w, ipch_rcname(got));
+	}
+}

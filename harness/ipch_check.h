@@ -39,6 +39,19 @@ void *ipch_sys_ptr_(void *p, void *failed, const char *expr, const char *file,
 void ipch_expect_errno_(int experr, long rv, const char *expr,
     const char *file, int line);
 
+/*
+ * For calls that return an error number instead of setting errno (pthread_*,
+ * posix_spawn*): the call must return `want` (0 or an E* value):
+ *   pthread_mutex_lock(m): expected EOWNERDEAD, got 0 (success)
+ */
+#define IPCH_EXPECT_RC(want, expr)                                            \
+	ipch_expect_rc_((want), (expr), #expr, __FILE__, __LINE__)
+void ipch_expect_rc_(int want, int got, const char *expr, const char *file,
+    int line);
+
+/* "0 (success)" for 0, else the errno name: for error-number returns. */
+const char *ipch_rcname(int rc);
+
 /* Integer equality with both values in the message. */
 #define IPCH_EXPECT_EQ(what, expected, seen)                                  \
 	ipch_expect_eq_((what), (long long)(expected), (long long)(seen),     \

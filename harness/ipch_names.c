@@ -104,7 +104,9 @@ run_owner_exit(void)
 {
 	if (getpid() != owner_pid)
 		return; /* a child that called exit(): not the owner */
-	for (int i = 0; i < n_exit_hooks; i++)
+	/* Last registered runs first, as with atexit: the watchdog (started
+	 * after the spawn hook) stops before the tree is killed. */
+	for (int i = n_exit_hooks - 1; i >= 0; i--)
 		exit_hooks[i]();
 	ipch_cleanup();
 }

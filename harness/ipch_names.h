@@ -77,7 +77,7 @@ void ipch_registry_init(void);
 bool ipch_is_case_owner(void);
 
 /* Hooks run at owner exit before objects are removed (spawn kills its
- * children there).  At most a few; order is registration order. */
+ * children there).  At most a few; the last registered runs first. */
 void ipch_at_owner_exit(void (*fn)(void));
 
 #endif

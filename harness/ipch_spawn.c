@@ -163,6 +163,18 @@ ipch_child_sys_(long rv, const char *expr, const char *file, int line)
 	return rv;
 }
 
+void
+ipch_child_expect_rc_(int want, int got, const char *expr, const char *file,
+    int line)
+{
+	if (got != want) {
+		char w[32];
+		snprintf(w, sizeof(w), "%s", ipch_rcname(want));
+		ipch_child_fail("%s:%d: %s: expected %s, got %s", file, line,
+		    expr, w, ipch_rcname(got));
+	}
+}
+
 static void
 drain_reports(void)
 {

@@ -39,6 +39,12 @@ noreturn void ipch_child_fail(const char *fmt, ...)
 	ipch_child_sys_((long)(expr), #expr, __FILE__, __LINE__)
 long ipch_child_sys_(long rv, const char *expr, const char *file, int line);
 
+/* In a child: a call returning an error number must return `want`. */
+#define IPCH_CHILD_EXPECT_RC(want, expr)                                      \
+	ipch_child_expect_rc_((want), (expr), #expr, __FILE__, __LINE__)
+void ipch_child_expect_rc_(int want, int got, const char *expr,
+    const char *file, int line);
+
 /* Wait for the child; return its wait status.  It is then forgotten. */
 int ipch_reap(pid_t pid);
 

@@ -737,7 +737,12 @@ ipch_watchdog_describe(pid_t root, pid_t exclude_tid, char *buf, size_t len,
 
 static pthread_t watcher, main_thread;
 static pid_t watched;
-static atomic_bool running, stop_requested, main_parked;
+static atomic_bool running, main_parked;
+/* Stopping wakes the watcher at once instead of after its period: a case
+ * ends as soon as its body does. */
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cv;
+static bool stop_requested;
 
 #define PARK_SIGNAL (SIGRTMAX - 1)
 
@@ -783,9 +788,23 @@ watch(void *arg)
 	pid_t self = (pid_t)syscall(SYS_gettid);
 	uint64_t quiet_since = ipch_now_ns();
 	sample_tree(watched, self, &prev);
-	while (!atomic_load(&stop_requested)) {
-		const struct timespec t = { 0, SAMPLE_MS * 1000000L };
-		nanosleep(&t, NULL);
+	for (;;) {
+		/* Sleep one period, or less when asked to stop. */
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += SAMPLE_MS * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&stop_mu);
+		while (!stop_requested &&
+		    pthread_cond_timedwait(&stop_cv, &stop_mu, &dl) == 0)
+			;
+		bool stop = stop_requested;
+		pthread_mutex_unlock(&stop_mu);
+		if (stop)
+			break;
 		sample_tree(watched, self, &cur);
 		uint64_t now = ipch_now_ns();
 		if (!no_progress(&prev, &cur))
@@ -805,7 +824,12 @@ ipch_watchdog_start(void)
 		return;
 	watched = getpid();
 	main_thread = pthread_self();
-	atomic_store(&stop_requested, false);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&stop_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	stop_requested = false;
 	sigset_t all, old;
 	/* The watcher takes no signal meant for the case. */
 	sigfillset(&all);
@@ -822,7 +846,10 @@ ipch_watchdog_stop(void)
 {
 	if (!atomic_load(&running) || pthread_equal(pthread_self(), watcher))
 		return;
-	atomic_store(&stop_requested, true);
+	pthread_mutex_lock(&stop_mu);
+	stop_requested = true;
+	pthread_cond_signal(&stop_cv);
+	pthread_mutex_unlock(&stop_mu);
 	pthread_join(watcher, NULL);
 	atomic_store(&running, false);
 }

@@ -83,7 +83,8 @@ ATF_TC_BODY(starttime_tells_processes_apart, tc)
 	ATF_REQUIRE(me != 0);
 	ATF_CHECK(ipch_proc_alive(getpid(), me));
 	ATF_CHECK(!ipch_proc_alive(getpid(), me + 1));
-	pid_t pid = ipch_spawn("short", read_one, NULL);
+	/* A spinner: it cannot end before the kill below. */
+	pid_t pid = ipch_spawn("short", spin, NULL);
 	unsigned long long st = ipch_proc_starttime(pid);
 	kill(pid, SIGKILL);
 	ipch_reap_expect_signal(pid, SIGKILL);
