@@ -63,3 +63,18 @@ ipch_config_bool(const atf_tc_t *tc, const char *name, bool def)
 		    name, text, why, name, def ? "true" : "false");
 	return v;
 }
+
+bool
+ipch_stress_long(const atf_tc_t *tc)
+{
+	if (!atf_tc_has_config_var(tc, "stress"))
+		return false;
+	const char *v = atf_tc_get_config_var(tc, "stress");
+	if (strcmp(v, "long") == 0)
+		return true;
+	if (strcmp(v, "short") == 0)
+		return false;
+	atf_tc_fail("config variable stress='%s' is not a budget: pass short or "
+		    "long, as kyua -v test_suites.ipcsuite.stress=long",
+	    v);
+}

@@ -47,6 +47,8 @@ int ipch_has_cap(int cap);
 
 /* Linux capability numbers the suite probes, without needing libcap. */
 #define IPCH_CAP_DAC_OVERRIDE 1
+#define IPCH_CAP_SETGID 6
+#define IPCH_CAP_SETUID 7
 #define IPCH_CAP_DAC_READ_SEARCH 2
 #define IPCH_CAP_SYS_NICE 23
 #define IPCH_CAP_SYS_RESOURCE 24

@@ -44,7 +44,11 @@ static struct child *children;
 static size_t n_children, cap_children;
 static struct report *reports;
 static size_t n_reports, cap_reports;
+/* The pipe this process's own children report on, and, in a child, the
+ * write end of the pipe it reports on to its parent: two pipes, so that a
+ * child that spawns children of its own still reports to its parent. */
 static int report_rd = -1, report_wr = -1;
+static int to_parent = -1;
 static pid_t table_owner;
 
 static void *
@@ -68,10 +72,9 @@ setup_once(void)
 	table_owner = getpid();
 	n_children = 0;
 	n_reports = 0;
+	/* Drop the parent's read end; keep its write end (to_parent). */
 	if (report_rd != -1)
 		close(report_rd);
-	if (report_wr != -1)
-		close(report_wr);
 	int p[2];
 	IPCH_SYS(pipe(p));
 	for (int i = 0; i < 2; i++)
@@ -102,6 +105,7 @@ ipch_try_spawn(const char *name, ipch_child_fn fn, void *arg)
 	if (pid == -1)
 		return -1;
 	if (pid == 0) {
+		to_parent = report_wr;
 #ifdef PR_SET_PDEATHSIG
 		/* Die with the parent, even when it is SIGKILLed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -148,8 +152,8 @@ ipch_child_fail(const char *fmt, ...)
 	msg[len++] = '\n';
 	/* The reason also goes to stderr, which kyua keeps with the case. */
 	(void)!write(STDERR_FILENO, msg, len);
-	if (report_wr != -1)
-		(void)!write(report_wr, msg, len);
+	if (to_parent != -1)
+		(void)!write(to_parent, msg, len);
 	_exit(IPCH_CHILD_FAILED);
 }
 
@@ -161,6 +165,30 @@ ipch_child_sys_(long rv, const char *expr, const char *file, int line)
 		ipch_child_fail("%s:%d: %s: failed with %s", file, line, expr,
 		    ipch_errname(err));
 	return rv;
+}
+
+void
+ipch_child_expect_eq_(const char *what, long long expected, long long seen,
+    const char *file, int line)
+{
+	if (expected != seen)
+		ipch_child_fail("%s:%d: %s: expected %lld, got %lld", file, line,
+		    what, expected, seen);
+}
+
+void
+ipch_child_expect_errno_(int experr, long rv, const char *expr,
+    const char *file, int line)
+{
+	int err = errno;
+	char want[32];
+	snprintf(want, sizeof(want), "%s", ipch_errname(experr));
+	if (rv != -1)
+		ipch_child_fail("%s:%d: %s: expected %s, got %ld (success)", file,
+		    line, expr, want, rv);
+	if (err != experr)
+		ipch_child_fail("%s:%d: %s: expected %s, got -1 with %s", file,
+		    line, expr, want, ipch_errname(err));
 }
 
 void
@@ -252,8 +280,9 @@ forget(pid_t pid)
 		}
 }
 
-int
-ipch_reap(pid_t pid)
+/* waitpid for pid, failing the case on error; leaves the table alone. */
+static int
+wait_for(pid_t pid)
 {
 	int status;
 	pid_t r;
@@ -262,6 +291,15 @@ ipch_reap(pid_t pid)
 	if (r == -1)
 		atf_tc_fail("waitpid for child '%s' (pid %ld): failed with %s",
 		    name_of(pid), (long)pid, ipch_errname(errno));
+	return status;
+}
+
+int
+ipch_reap(pid_t pid)
+{
+	int status = wait_for(pid);
+	/* Forgotten, so the end-of-case kill can never hit a reused pid. */
+	forget(pid);
 	return status;
 }
 
@@ -338,13 +376,13 @@ judge(pid_t pid, int status, int want_exit, int want_sig)
 void
 ipch_reap_expect_exit(pid_t pid, int code)
 {
-	judge(pid, ipch_reap(pid), code, 0);
+	judge(pid, wait_for(pid), code, 0);
 }
 
 void
 ipch_reap_expect_signal(pid_t pid, int sig)
 {
-	judge(pid, ipch_reap(pid), 0, sig);
+	judge(pid, wait_for(pid), 0, sig);
 }
 
 void
