@@ -16,6 +16,7 @@
 #include "ipch_fd.h"
 #include "ipch_names.h"
 #include "ipch_proc.h"
+#include "ipch_records.h"
 #include "ipch_run.h"
 #include "ipch_sandbox.h"
 #include "ipch_spawn.h"

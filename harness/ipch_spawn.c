@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,8 +153,12 @@ ipch_child_fail(const char *fmt, ...)
 	msg[len++] = '\n';
 	/* The reason also goes to stderr, which kyua keeps with the case. */
 	(void)!write(STDERR_FILENO, msg, len);
+	/* writev, not write: one system call all the same (atomic below
+	 * PIPE_BUF), and out of reach of a fault shim that breaks write(2)
+	 * for the cases under test. */
+	struct iovec iov = { .iov_base = msg, .iov_len = len };
 	if (to_parent != -1)
-		(void)!write(to_parent, msg, len);
+		(void)!writev(to_parent, &iov, 1);
 	_exit(IPCH_CHILD_FAILED);
 }
 
