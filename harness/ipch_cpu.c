@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ipch_check.h"
+#include "ipch_proc.h"
 #include "ipch_spawn.h"
 #include "ipch_sync.h"
 #include "ipch_timing.h"
@@ -55,22 +56,6 @@ ipch_cpu_pin(pid_t pid, int cpu)
 	return sched_setaffinity(pid, sizeof(set), &set) == -1 ? errno : 0;
 }
 
-/* Read a small /proc file into buf; -1 with errno, else the length. */
-static ssize_t
-read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	int err = errno;
-	close(fd);
-	errno = err;
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
-}
-
 int
 ipch_cpu_time_ns(pid_t pid, uint64_t *ns)
 {
@@ -81,7 +66,7 @@ ipch_cpu_time_ns(pid_t pid, uint64_t *ns)
 	if (pid != 0)
 		snprintf(who, sizeof(who), "%ld", (long)pid);
 	snprintf(path, sizeof(path), "/proc/%s/schedstat", who);
-	if (read_small(path, buf, sizeof(buf)) > 0) {
+	if (ipch_read_file(path, buf, sizeof(buf)) > 0) {
 		unsigned long long v;
 		if (sscanf(buf, "%llu", &v) == 1) {
 			*ns = v;
@@ -90,7 +75,7 @@ ipch_cpu_time_ns(pid_t pid, uint64_t *ns)
 	}
 	/* Without schedstat: utime + stime (fields 14, 15), in ticks. */
 	snprintf(path, sizeof(path), "/proc/%s/stat", who);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (ipch_read_file(path, buf, sizeof(buf)) <= 0)
 		return errno == ENOENT ? ESRCH : ENOSYS;
 	char *p = strrchr(buf, ')');
 	unsigned long long ut, st;

@@ -12,14 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * Read /proc/<pid>/<what> into buf (NUL-terminated); returns bytes or -1.
- */
-static ssize_t
-read_proc(pid_t pid, const char *what, char *buf, size_t len)
+ssize_t
+ipch_read_file(const char *path, char *buf, size_t len)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
@@ -31,6 +26,15 @@ read_proc(pid_t pid, const char *what, char *buf, size_t len)
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+/* Read /proc/<pid>/<what> into buf. */
+static ssize_t
+read_proc(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, what);
+	return ipch_read_file(path, buf, len);
 }
 
 /*

@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Read a small file (a /proc entry, a case's output) into buf, NUL
+ * terminated: the length, or -1 with errno.  One read(2): /proc entries
+ * hand over their whole text in one. */
+ssize_t ipch_read_file(const char *path, char *buf, size_t len);
+
 /* Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22);
  * 0 when the process is gone or the platform has no /proc. */
 unsigned long long ipch_proc_starttime(pid_t pid);

@@ -919,3 +919,60 @@ ipch_rec_run(const atf_tc_t *tc, const struct ipch_rec_run *r)
 	}
 	munmap(c.sh, c.sh_len);
 }
+
+/* ---- the stress scenarios ------------------------------------------ */
+
+void
+ipch_rec_scenario(const atf_tc_t *tc, enum ipch_rec_channel channel,
+    enum ipch_rec_scenario scenario)
+{
+	static const struct {
+		const char *name;
+		uint32_t records; /* under stress=short; 25 times that long */
+	} sc[] = {
+		[IPCH_REC_SMALL] = { "small", 12000 },
+		[IPCH_REC_LARGE] = { "large", 3000 },
+		[IPCH_REC_NONBLOCKING] = { "nonblocking", 12000 },
+		[IPCH_REC_READERS] = { "readers", 6000 },
+	};
+	char label[64];
+	snprintf(label, sizeof(label), "%s.stress.%s",
+	    channel == IPCH_REC_PIPE ? "pipe" : "fifo", sc[scenario].name);
+	struct ipch_rec_run r = {
+		.channel = channel,
+		.label = label,
+		.readers = 1,
+	};
+	/* Short budgets keep the four scenarios near a second in all on two
+	 * CPUs. */
+	r.spec.writers = ipch_rec_writers(tc);
+	uint32_t total = ipch_rec_volume(tc, sc[scenario].records,
+	    25 * sc[scenario].records);
+	r.spec.records = total / r.spec.writers ? total / r.spec.writers : 1;
+	r.spec.min_len = IPCH_REC_MIN_LEN;
+	r.spec.max_len = PIPE_BUF;
+	r.spec.seed = 0x5eed0000u + r.spec.writers;
+	switch (scenario) {
+	case IPCH_REC_SMALL:
+		break;
+	case IPCH_REC_LARGE:
+		/* A quarter of the records larger than PIPE_BUF, up to twice a
+		 * default Linux pipe (16 pages): such a write has to wait for
+		 * the reader part way, which is where other writers get in. */
+		r.spec.large_min = PIPE_BUF + 1;
+		r.spec.large_max = 32 * PIPE_BUF;
+		r.spec.large_pct = 25;
+		break;
+	case IPCH_REC_NONBLOCKING:
+		r.nonblocking = true;
+		break;
+	case IPCH_REC_READERS:
+		/* POSIX promises nothing about how reads cut the stream; whole
+		 * records per read is what Linux does for PIPE_BUF writes
+		 * read PIPE_BUF at a time (see the reader above). */
+		r.spec.min_len = r.spec.max_len = PIPE_BUF;
+		r.readers = 3;
+		break;
+	}
+	ipch_rec_run(tc, &r);
+}

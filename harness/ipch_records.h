@@ -137,4 +137,20 @@ uint32_t ipch_rec_volume(
  * online CPU, at most IPCH_REC_MAX_WRITERS. */
 unsigned ipch_rec_writers(const atf_tc_t *tc);
 
+/* ---- the stress scenarios, shared by the pipe and FIFO programs ---- */
+
+enum ipch_rec_scenario {
+	IPCH_REC_SMALL,	      /* 42 .. PIPE_BUF bytes, one reader */
+	IPCH_REC_LARGE,	      /* a quarter up to 32 * PIPE_BUF, counted */
+	IPCH_REC_NONBLOCKING, /* O_NONBLOCK writers against a full channel */
+	IPCH_REC_READERS,     /* PIPE_BUF records, three PIPE_BUF readers */
+};
+
+/*
+ * Run one scenario on a pipe or a FIFO, sized by stress / stress_records /
+ * stress_writers, with metrics labelled "<pipe|fifo>.stress.<scenario>".
+ */
+void ipch_rec_scenario(const atf_tc_t *tc, enum ipch_rec_channel channel,
+    enum ipch_rec_scenario scenario);
+
 #endif

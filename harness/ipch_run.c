@@ -15,6 +15,7 @@
 #include "ipch_case.h"
 #include "ipch_check.h"
 #include "ipch_names.h"
+#include "ipch_proc.h"
 #include "ipch_spawn.h"
 #include "ipch_timing.h"
 
@@ -140,15 +141,7 @@ ipch_run_read(const struct ipch_run *r, const char *file, char *buf,
 {
 	char path[PATH_MAX + 256];
 	snprintf(path, sizeof(path), "%s/%s", r->dir, file);
-	int fd = open(path, O_RDONLY);
-	if (fd == -1)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return (long)n;
+	return (long)ipch_read_file(path, buf, len);
 }
 
 void

@@ -82,27 +82,13 @@ struct sample {
 /* ------------------------------------------------------------------ */
 /* reading /proc */
 
-static ssize_t
-slurp(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return n;
-}
-
 static bool
 read_task(pid_t pid, pid_t tid, struct task *t)
 {
 	char path[96], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/stat", (long)pid,
 	    (long)tid);
-	if (slurp(path, buf, sizeof(buf)) <= 0)
+	if (ipch_read_file(path, buf, sizeof(buf)) <= 0)
 		return false;
 	char *p = strrchr(buf, ')');
 	if (p == NULL || p[1] == '\0')
@@ -125,7 +111,7 @@ read_task(pid_t pid, pid_t tid, struct task *t)
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/syscall", (long)pid,
 	    (long)tid);
 	memset(t->args, 0, sizeof(t->args));
-	if (slurp(path, buf, sizeof(buf)) <= 0 || strncmp(buf, "running", 7) == 0)
+	if (ipch_read_file(path, buf, sizeof(buf)) <= 0 || strncmp(buf, "running", 7) == 0)
 		t->sysno = SYSNO_RUNNING;
 	else {
 		char *end;
@@ -286,7 +272,7 @@ who(pid_t pid, pid_t root, char *buf, size_t len)
 	const char *name = ipch_child_name(pid);
 	if (name == NULL) {
 		snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-		if (slurp(path, comm, sizeof(comm)) > 0)
+		if (ipch_read_file(path, comm, sizeof(comm)) > 0)
 			comm[strcspn(comm, "\n")] = '\0';
 		name = comm;
 	}
@@ -327,7 +313,7 @@ fd_accmode(pid_t pid, const char *fd)
 {
 	char path[64 + NAME_MAX + 2], buf[512];
 	snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%s", (long)pid, fd);
-	if (slurp(path, buf, sizeof(buf)) <= 0)
+	if (ipch_read_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	char *f = strstr(buf, "flags:");
 	return f == NULL ? -1 : (int)(strtol(f + 6, NULL, 8) & O_ACCMODE);

@@ -9,32 +9,8 @@
  * <label>.mib_per_s and .records_per_s (verified throughput),
  * .large_interleaved for records above PIPE_BUF.
  */
-#include <limits.h>
 
 #include "ipch.h"
-
-/* Short budgets keep the four cases of this program near a second in all
- * on two CPUs; long ones are twenty-five times that. */
-#define SHORT(n) (n)
-#define LONG(n) (25 * (n))
-
-static struct ipch_rec_run
-setup(const atf_tc_t *tc, const char *label, uint32_t short_records)
-{
-	struct ipch_rec_run r = {
-	    .channel = IPCH_REC_PIPE,
-	    .label = label,
-	    .readers = 1,
-	};
-	r.spec.writers = ipch_rec_writers(tc);
-	uint32_t total =
-	    ipch_rec_volume(tc, SHORT(short_records), LONG(short_records));
-	r.spec.records = total / r.spec.writers ? total / r.spec.writers : 1;
-	r.spec.min_len = IPCH_REC_MIN_LEN;
-	r.spec.max_len = PIPE_BUF;
-	r.spec.seed = 0x5eed0000u + r.spec.writers;
-	return r;
-}
 
 IPCH_CASE(records_up_to_pipe_buf_from_many_writers_arrive_whole_in_order,
     "stress", "POSIX.1-2017 write(): pipes and FIFOs, PIPE_BUF atomicity",
@@ -44,8 +20,7 @@ IPCH_CASE(records_up_to_pipe_buf_from_many_writers_arrive_whole_in_order,
     "timeout", "300");
 ATF_TC_BODY(records_up_to_pipe_buf_from_many_writers_arrive_whole_in_order, tc)
 {
-	struct ipch_rec_run r = setup(tc, "pipe.stress.small", 12000);
-	ipch_rec_run(tc, &r);
+	ipch_rec_scenario(tc, IPCH_REC_PIPE, IPCH_REC_SMALL);
 }
 
 IPCH_CASE(records_above_pipe_buf_may_interleave_and_are_counted, "stress",
@@ -56,14 +31,7 @@ IPCH_CASE(records_above_pipe_buf_may_interleave_and_are_counted, "stress",
     "timeout", "300");
 ATF_TC_BODY(records_above_pipe_buf_may_interleave_and_are_counted, tc)
 {
-	struct ipch_rec_run r = setup(tc, "pipe.stress.large", 3000);
-	/* A quarter of the records larger than PIPE_BUF, up to twice a
-	 * default Linux pipe (16 pages): such a write has to wait for the
-	 * reader part way, which is where other writers get in. */
-	r.spec.large_min = PIPE_BUF + 1;
-	r.spec.large_max = 32 * PIPE_BUF;
-	r.spec.large_pct = 25;
-	ipch_rec_run(tc, &r);
+	ipch_rec_scenario(tc, IPCH_REC_PIPE, IPCH_REC_LARGE);
 }
 
 IPCH_CASE(nonblocking_writes_up_to_pipe_buf_are_all_or_eagain_under_contention,
@@ -75,9 +43,7 @@ IPCH_CASE(nonblocking_writes_up_to_pipe_buf_are_all_or_eagain_under_contention,
 ATF_TC_BODY(
     nonblocking_writes_up_to_pipe_buf_are_all_or_eagain_under_contention, tc)
 {
-	struct ipch_rec_run r = setup(tc, "pipe.stress.nonblocking", 12000);
-	r.nonblocking = true;
-	ipch_rec_run(tc, &r);
+	ipch_rec_scenario(tc, IPCH_REC_PIPE, IPCH_REC_NONBLOCKING);
 }
 
 IPCH_CASE(several_readers_each_get_whole_pipe_buf_records_exactly_once,
@@ -90,13 +56,7 @@ IPCH_CASE(several_readers_each_get_whole_pipe_buf_records_exactly_once,
     "timeout", "300");
 ATF_TC_BODY(several_readers_each_get_whole_pipe_buf_records_exactly_once, tc)
 {
-	struct ipch_rec_run r = setup(tc, "pipe.stress.readers", 6000);
-	/* POSIX promises nothing about how reads cut the stream; whole
-	 * records per read is what Linux does for PIPE_BUF writes read
-	 * PIPE_BUF at a time (ipch_records.c). */
-	r.spec.min_len = r.spec.max_len = PIPE_BUF;
-	r.readers = 3;
-	ipch_rec_run(tc, &r);
+	ipch_rec_scenario(tc, IPCH_REC_PIPE, IPCH_REC_READERS);
 }
 
 ATF_TP_ADD_TCS(tp)
