@@ -59,7 +59,7 @@ KYUA_ENV = env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
 KYUA = $(KYUA_ENV) kyua
 
 .PHONY: all deps test report check selftest sanitize stress coverage install \
-	sweep clean format
+	sweep clean format format-check
 
 all: $(LIB) $(PROGS) $(FIXTURES) $(SHIM) $(FIX_DATA) $(SWEEP)
 
@@ -192,5 +192,19 @@ install: all
 clean:
 	rm -rf $(BUILD) build-san build-cov $(OUT)
 
+C_SOURCES = harness/*.[ch] harness/tools/*.c suites/*/*.c fixtures/*.c \
+	fixtures/fault/*.c
+
 format:
-	clang-format -i harness/*.[ch] harness/tools/*.c suites/*/*.c fixtures/*.c fixtures/fault/*.c
+	clang-format -i $(C_SOURCES)
+
+# One style everywhere (.clang-format); CI runs this before make check.
+format-check:
+	@if ! command -v clang-format >/dev/null 2>&1; then \
+		echo "format-check: clang-format is not installed; install it (apt-get install clang-format) to check the style" >&2; \
+		exit 1; fi
+	@bad=$$(for f in $(C_SOURCES); do \
+		clang-format --dry-run -Werror $$f >/dev/null 2>&1 || echo $$f; done); \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: not in the project's style (run make format):" $$bad >&2; \
+		exit 1; fi

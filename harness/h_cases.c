@@ -19,7 +19,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness", descr)
 
 SELFTEST(sys_fails, "IPCH_SYS on a failing call");
 ATF_TC_BODY(sys_fails, tc)
@@ -190,14 +191,14 @@ ATF_TC_BODY(creates_objects, tc)
 	note_object(line);
 
 	ipch_posix_name(IPCH_OBJ_POSIX_SEM, name, sizeof(name));
-	sem_close(IPCH_SYS_PTR(sem_open(name, O_CREAT | O_EXCL, 0600, 1),
-	    SEM_FAILED));
+	sem_close(IPCH_SYS_PTR(
+	    sem_open(name, O_CREAT | O_EXCL, 0600, 1), SEM_FAILED));
 	snprintf(line, sizeof(line), "sem %s\n", name);
 	note_object(line);
 
 	ipch_posix_name(IPCH_OBJ_POSIX_MQ, name, sizeof(name));
-	mq_close((mqd_t)IPCH_SYS(mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600,
-	    NULL)));
+	mq_close((mqd_t)IPCH_SYS(
+	    mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL)));
 	snprintf(line, sizeof(line), "mq %s\n", name);
 	note_object(line);
 
@@ -217,8 +218,8 @@ ATF_TC_BODY(creates_objects, tc)
 	note_object(line);
 
 	const char *end = atf_tc_has_config_var(tc, "end")
-	    ? atf_tc_get_config_var(tc, "end")
-	    : "return";
+	                      ? atf_tc_get_config_var(tc, "end")
+	                      : "return";
 	if (strcmp(end, "fail") == 0)
 		atf_tc_fail("deliberate failure after creating objects");
 	if (strcmp(end, "kill") == 0)

@@ -8,8 +8,8 @@
 static int
 known_kind(const char *kind)
 {
-	static const char *const kinds[] = { "conformance", "stress",
-		"scenario", "bench", "selftest", NULL };
+	static const char *const kinds[] = {
+	    "conformance", "stress", "scenario", "bench", "selftest", NULL};
 
 	for (const char *const *k = kinds; *k != NULL; k++)
 		if (strcmp(*k, kind) == 0)
@@ -34,8 +34,8 @@ ipch_case_head(atf_tc_t *tc, const char *kind, const char *ref,
 	atf_tc_set_md_var(tc, "timeout", "%s", IPCH_DEFAULT_TIMEOUT);
 	for (const char *const *p = descr_and_pairs + 1; p[0] != NULL; p += 2) {
 		if (p[1] == NULL) {
-			fprintf(stderr, "ipch: metadata key '%s' has no value\n",
-			    p[0]);
+			fprintf(stderr,
+			    "ipch: metadata key '%s' has no value\n", p[0]);
 			abort();
 		}
 		atf_tc_set_md_var(tc, p[0], "%s", p[1]);
@@ -48,16 +48,16 @@ const char *
 ipch_tree_file(const atf_tc_t *tc, const char *relpath, char *buf, size_t len)
 {
 	const char *srcdir = atf_tc_has_config_var(tc, "srcdir")
-	    ? atf_tc_get_config_var(tc, "srcdir")
-	    : ".";
-	const char *up[] = { "", "/..", "/../..", "/../../.." };
+	                         ? atf_tc_get_config_var(tc, "srcdir")
+	                         : ".";
+	const char *up[] = {"", "/..", "/../..", "/../../.."};
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
 		snprintf(buf, len, "%s%s/%s", srcdir, up[i], relpath);
 		if (access(buf, F_OK) == 0)
 			return buf;
 	}
 	atf_tc_fail("'%s' not found in or above %s: build it with make, or "
-		    "install it with make install",
+	            "install it with make install",
 	    relpath, srcdir);
 }
 

@@ -25,19 +25,17 @@ void ipch_case_head(atf_tc_t *tc, const char *kind, const char *ref,
 /* Remove every object, process and file the case registered (names.c). */
 void ipch_cleanup(void);
 
-#define IPCH_CASE(name, kind, ref, ...)                                       \
-	ATF_TC_WITH_CLEANUP(name);                                            \
-	ATF_TC_HEAD(name, tc)                                                 \
-	{                                                                     \
-		ipch_case_head(tc, (kind), (ref),                             \
-		    (const char *const[]){ __VA_ARGS__, NULL });              \
-	}                                                                     \
-	ATF_TC_CLEANUP(name, tc)                                              \
-	{                                                                     \
-		ipch_cleanup();                                               \
+#define IPCH_CASE(name, kind, ref, ...)                                        \
+	ATF_TC_WITH_CLEANUP(name);                                             \
+	ATF_TC_HEAD(name, tc)                                                  \
+	{                                                                      \
+		ipch_case_head(tc, (kind), (ref),                              \
+		    (const char *const[]){__VA_ARGS__, NULL});                 \
+	}                                                                      \
+	ATF_TC_CLEANUP(name, tc)                                               \
+	{                                                                      \
+		ipch_cleanup();                                                \
 	}
-
-
 
 #include <stddef.h>
 
@@ -46,11 +44,11 @@ void ipch_cleanup(void);
  * (the build tree, or an installed tree) by looking for fixtures/<name> in
  * it and up to three levels above.  Fails the case when it is missing.
  */
-const char *ipch_fixture(const atf_tc_t *tc, const char *name, char *buf,
-    size_t len);
+const char *ipch_fixture(
+    const atf_tc_t *tc, const char *name, char *buf, size_t len);
 
 /* The same for any file of the built tree, by its path from the top
  * ("suites/pipe/t_pipe_io"): the harness self-tests run suite programs. */
-const char *ipch_tree_file(const atf_tc_t *tc, const char *relpath,
-    char *buf, size_t len);
+const char *ipch_tree_file(
+    const atf_tc_t *tc, const char *relpath, char *buf, size_t len);
 #endif

@@ -3,36 +3,96 @@
 
 #include <stdio.h>
 
-#define E(name) { name, #name }
+#define E(name)                                                                \
+	{                                                                      \
+		name, #name                                                    \
+	}
 
 static const struct {
 	int value;
 	const char *name;
 } errnames[] = {
-	E(E2BIG), E(EACCES), E(EADDRINUSE), E(EADDRNOTAVAIL), E(EAFNOSUPPORT),
-	E(EAGAIN), E(EALREADY), E(EBADF), E(EBADMSG), E(EBUSY), E(ECANCELED),
-	E(ECHILD), E(ECONNABORTED), E(ECONNREFUSED), E(ECONNRESET), E(EDEADLK),
-	E(EDESTADDRREQ), E(EDOM), E(EDQUOT), E(EEXIST), E(EFAULT), E(EFBIG),
-	E(EHOSTUNREACH), E(EIDRM), E(EILSEQ), E(EINPROGRESS), E(EINTR),
-	E(EINVAL), E(EIO), E(EISCONN), E(EISDIR), E(ELOOP), E(EMFILE),
-	E(EMLINK), E(EMSGSIZE), E(ENAMETOOLONG), E(ENETDOWN), E(ENETUNREACH),
-	E(ENFILE), E(ENOBUFS), E(ENODEV), E(ENOENT), E(ENOEXEC), E(ENOLCK),
-	E(ENOMEM), E(ENOMSG), E(ENOSPC), E(ENOSYS), E(ENOTCONN), E(ENOTDIR),
-	E(ENOTEMPTY), E(ENOTRECOVERABLE), E(ENOTSOCK), E(ENOTSUP), E(ENOTTY),
-	E(ENXIO), E(EOVERFLOW), E(EOWNERDEAD), E(EPERM), E(EPIPE),
-	E(EPROTO), E(EPROTONOSUPPORT), E(EPROTOTYPE), E(ERANGE), E(EROFS),
-	E(ESPIPE), E(ESRCH), E(ETIMEDOUT), E(ETXTBSY), E(EXDEV),
+    E(E2BIG),
+    E(EACCES),
+    E(EADDRINUSE),
+    E(EADDRNOTAVAIL),
+    E(EAFNOSUPPORT),
+    E(EAGAIN),
+    E(EALREADY),
+    E(EBADF),
+    E(EBADMSG),
+    E(EBUSY),
+    E(ECANCELED),
+    E(ECHILD),
+    E(ECONNABORTED),
+    E(ECONNREFUSED),
+    E(ECONNRESET),
+    E(EDEADLK),
+    E(EDESTADDRREQ),
+    E(EDOM),
+    E(EDQUOT),
+    E(EEXIST),
+    E(EFAULT),
+    E(EFBIG),
+    E(EHOSTUNREACH),
+    E(EIDRM),
+    E(EILSEQ),
+    E(EINPROGRESS),
+    E(EINTR),
+    E(EINVAL),
+    E(EIO),
+    E(EISCONN),
+    E(EISDIR),
+    E(ELOOP),
+    E(EMFILE),
+    E(EMLINK),
+    E(EMSGSIZE),
+    E(ENAMETOOLONG),
+    E(ENETDOWN),
+    E(ENETUNREACH),
+    E(ENFILE),
+    E(ENOBUFS),
+    E(ENODEV),
+    E(ENOENT),
+    E(ENOEXEC),
+    E(ENOLCK),
+    E(ENOMEM),
+    E(ENOMSG),
+    E(ENOSPC),
+    E(ENOSYS),
+    E(ENOTCONN),
+    E(ENOTDIR),
+    E(ENOTEMPTY),
+    E(ENOTRECOVERABLE),
+    E(ENOTSOCK),
+    E(ENOTSUP),
+    E(ENOTTY),
+    E(ENXIO),
+    E(EOVERFLOW),
+    E(EOWNERDEAD),
+    E(EPERM),
+    E(EPIPE),
+    E(EPROTO),
+    E(EPROTONOSUPPORT),
+    E(EPROTOTYPE),
+    E(ERANGE),
+    E(EROFS),
+    E(ESPIPE),
+    E(ESRCH),
+    E(ETIMEDOUT),
+    E(ETXTBSY),
+    E(EXDEV),
 #ifdef ENODATA
-	E(ENODATA),
+    E(ENODATA),
 #endif
 #ifdef ETIME
-	E(ETIME),
+    E(ETIME),
 #endif
 #ifdef ENOSR
-	E(ENOSR),
+    E(ENOSR),
 #endif
 #ifdef ENOSTR
-	E(ENOSTR),
+    E(ENOSTR),
 #endif
 };
 
@@ -65,8 +125,8 @@ ipch_sys_(long rv, const char *expr, const char *file, int line)
 }
 
 void *
-ipch_sys_ptr_(void *p, void *failed, const char *expr, const char *file,
-    int line)
+ipch_sys_ptr_(
+    void *p, void *failed, const char *expr, const char *file, int line)
 {
 	int err = errno;
 
@@ -77,8 +137,8 @@ ipch_sys_ptr_(void *p, void *failed, const char *expr, const char *file,
 }
 
 void
-ipch_expect_errno_(int experr, long rv, const char *expr, const char *file,
-    int line)
+ipch_expect_errno_(
+    int experr, long rv, const char *expr, const char *file, int line)
 {
 	int err = errno;
 
@@ -112,8 +172,7 @@ ipch_rcname(int rc)
 }
 
 void
-ipch_expect_rc_(int want, int got, const char *expr, const char *file,
-    int line)
+ipch_expect_rc_(int want, int got, const char *expr, const char *file, int line)
 {
 	if (got != want) {
 		char w[32];

@@ -22,8 +22,8 @@ ipch_parse_long(const char *text, long min, long max, long *out)
 const char *
 ipch_parse_bool(const char *text, bool *out)
 {
-	static const char *const yes[] = { "1", "true", "yes", "on", NULL };
-	static const char *const no[] = { "0", "false", "no", "off", NULL };
+	static const char *const yes[] = {"1", "true", "yes", "on", NULL};
+	static const char *const no[] = {"0", "false", "no", "off", NULL};
 	for (int i = 0; yes[i] != NULL; i++)
 		if (strcasecmp(text, yes[i]) == 0)
 			return (*out = true), NULL;
@@ -34,8 +34,8 @@ ipch_parse_bool(const char *text, bool *out)
 }
 
 long
-ipch_config_long(const atf_tc_t *tc, const char *name, long def, long min,
-    long max)
+ipch_config_long(
+    const atf_tc_t *tc, const char *name, long def, long min, long max)
 {
 	long v = def;
 	if (!atf_tc_has_config_var(tc, name))
@@ -43,8 +43,9 @@ ipch_config_long(const atf_tc_t *tc, const char *name, long def, long min,
 	const char *text = atf_tc_get_config_var(tc, name);
 	const char *why = ipch_parse_long(text, min, max, &v);
 	if (why != NULL)
-		atf_tc_fail("config variable %s='%s' %s: pass an integer from "
-			    "%ld to %ld, as kyua -v test_suites.ipcsuite.%s=%ld",
+		atf_tc_fail(
+		    "config variable %s='%s' %s: pass an integer from "
+		    "%ld to %ld, as kyua -v test_suites.ipcsuite.%s=%ld",
 		    name, text, why, min, max, name, def);
 	return v;
 }
@@ -58,8 +59,9 @@ ipch_config_bool(const atf_tc_t *tc, const char *name, bool def)
 	const char *text = atf_tc_get_config_var(tc, name);
 	const char *why = ipch_parse_bool(text, &v);
 	if (why != NULL)
-		atf_tc_fail("config variable %s='%s' %s: pass true or false, as "
-			    "kyua -v test_suites.ipcsuite.%s=%s",
+		atf_tc_fail(
+		    "config variable %s='%s' %s: pass true or false, as "
+		    "kyua -v test_suites.ipcsuite.%s=%s",
 		    name, text, why, name, def ? "true" : "false");
 	return v;
 }
@@ -74,7 +76,8 @@ ipch_stress_long(const atf_tc_t *tc)
 		return true;
 	if (strcmp(v, "short") == 0)
 		return false;
-	atf_tc_fail("config variable stress='%s' is not a budget: pass short or "
-		    "long, as kyua -v test_suites.ipcsuite.stress=long",
+	atf_tc_fail(
+	    "config variable stress='%s' is not a budget: pass short or "
+	    "long, as kyua -v test_suites.ipcsuite.stress=long",
 	    v);
 }

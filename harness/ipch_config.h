@@ -10,8 +10,8 @@
 #include <atf-c.h>
 #include <stdbool.h>
 
-long ipch_config_long(const atf_tc_t *tc, const char *name, long def, long min,
-    long max);
+long ipch_config_long(
+    const atf_tc_t *tc, const char *name, long def, long min, long max);
 bool ipch_config_bool(const atf_tc_t *tc, const char *name, bool def);
 
 /*

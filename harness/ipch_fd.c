@@ -24,11 +24,11 @@ ipch_fd_is_open(int fd)
 size_t
 ipch_fill(int fd, size_t chunk)
 {
-	char buf[65536] = { 0 };
+	char buf[65536] = {0};
 	size_t total = 0;
 	if (chunk == 0 || chunk > sizeof(buf))
-		atf_tc_fail("ipch_fill: chunk %zu not in [1, %zu]", chunk,
-		    sizeof(buf));
+		atf_tc_fail(
+		    "ipch_fill: chunk %zu not in [1, %zu]", chunk, sizeof(buf));
 	for (;;) {
 		ssize_t n = write(fd, buf, chunk);
 		if (n > 0) {
@@ -40,7 +40,8 @@ ipch_fill(int fd, size_t chunk)
 		if (n == -1 && errno == EAGAIN)
 			return total;
 		atf_tc_fail("ipch_fill: write: expected a count or EAGAIN, got "
-			    "%zd with %s", n, ipch_errname(errno));
+		            "%zd with %s",
+		    n, ipch_errname(errno));
 	}
 }
 
@@ -59,8 +60,8 @@ ipch_drain(int fd)
 			continue;
 		if (n == 0 || errno == EAGAIN)
 			return total;
-		atf_tc_fail("ipch_drain: read: failed with %s",
-		    ipch_errname(errno));
+		atf_tc_fail(
+		    "ipch_drain: read: failed with %s", ipch_errname(errno));
 	}
 }
 
@@ -100,8 +101,9 @@ void
 ipch_write_all(int fd, const void *buf, size_t n)
 {
 	if (ipch_write_all_r(fd, buf, n) == -1)
-		atf_tc_fail("ipch_write_all: write of %zu bytes: failed with %s",
-		    n, ipch_errname(errno));
+		atf_tc_fail(
+		    "ipch_write_all: write of %zu bytes: failed with %s", n,
+		    ipch_errname(errno));
 }
 
 size_t

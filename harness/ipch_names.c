@@ -38,14 +38,14 @@
 #define LINK_NAME "ipch-registry"
 
 static const char *const kind_words[] = {
-	[IPCH_OBJ_POSIX_SHM] = "shm",
-	[IPCH_OBJ_POSIX_MQ] = "mq",
-	[IPCH_OBJ_POSIX_SEM] = "sem",
-	[IPCH_OBJ_PATH] = "path",
-	[IPCH_OBJ_SYSV_MSG] = "sysv_msg",
-	[IPCH_OBJ_SYSV_SEM] = "sysv_sem",
-	[IPCH_OBJ_SYSV_SHM] = "sysv_shm",
-	[IPCH_OBJ_PROC] = "proc",
+    [IPCH_OBJ_POSIX_SHM] = "shm",
+    [IPCH_OBJ_POSIX_MQ] = "mq",
+    [IPCH_OBJ_POSIX_SEM] = "sem",
+    [IPCH_OBJ_PATH] = "path",
+    [IPCH_OBJ_SYSV_MSG] = "sysv_msg",
+    [IPCH_OBJ_SYSV_SEM] = "sysv_sem",
+    [IPCH_OBJ_SYSV_SHM] = "sysv_shm",
+    [IPCH_OBJ_PROC] = "proc",
 };
 
 static pid_t owner_pid;
@@ -155,7 +155,8 @@ ipch_registry_init(void)
 	if (getcwd(cwd, sizeof(cwd)) != NULL) {
 		snprintf(link_path, sizeof(link_path), "%s/%s", cwd, LINK_NAME);
 		/* Best effort: without the link only the owner's exit and the
-		 * sweeper can clean, which still covers every exit but a kill. */
+		 * sweeper can clean, which still covers every exit but a kill.
+		 */
 		(void)unlink(link_path);
 		if (symlink(registry_path, link_path) == -1)
 			link_path[0] = '\0';
@@ -182,10 +183,11 @@ ipch_register(enum ipch_obj kind, const char *value)
 	char line[PATH_MAX + 96];
 	if (kind == IPCH_OBJ_SYSV_MSG || kind == IPCH_OBJ_SYSV_SEM ||
 	    kind == IPCH_OBJ_SYSV_SHM)
-		snprintf(line, sizeof(line), "%s id %s\n", kind_words[kind],
-		    value);
+		snprintf(
+		    line, sizeof(line), "%s id %s\n", kind_words[kind], value);
 	else
-		snprintf(line, sizeof(line), "%s %s\n", kind_words[kind], value);
+		snprintf(
+		    line, sizeof(line), "%s %s\n", kind_words[kind], value);
 	append(line);
 }
 
@@ -236,8 +238,8 @@ ipch_work_path(const char *tag, char *buf, size_t len)
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		die("getcwd");
 	/* len is the caller's; truncation would only shorten a work path. */
-	snprintf(buf, len, "%s/%s.%ld.%lu", cwd, tag, (long)getpid(),
-	    ++name_seq);
+	snprintf(
+	    buf, len, "%s/%s.%ld.%lu", cwd, tag, (long)getpid(), ++name_seq);
 	return buf;
 }
 
@@ -374,8 +376,8 @@ sweep_names(const char *dir, const char *prefix, int (*rm)(const char *),
 		    !owner_gone(e->d_name + plen))
 			continue;
 		char name[NAME_MAX + 2];
-		snprintf(name, sizeof(name), "/%s",
-		    e->d_name + (skip - prefix));
+		snprintf(
+		    name, sizeof(name), "/%s", e->d_name + (skip - prefix));
 		if (rm(name) == 0) {
 			removed++;
 			if (log != NULL)
@@ -406,11 +408,11 @@ ipch_sweep(FILE *log)
 		closedir(d);
 		rmdir(dir);
 	}
-	removed += sweep_names("/dev/shm", IPCH_NAME_PREFIX, shm_unlink, "shm",
-	    log);
-	removed += sweep_names("/dev/shm", "sem." IPCH_NAME_PREFIX, sem_unlink,
-	    "sem", log);
-	removed += sweep_names("/dev/mqueue", IPCH_NAME_PREFIX, mq_unlink, "mq",
-	    log);
+	removed +=
+	    sweep_names("/dev/shm", IPCH_NAME_PREFIX, shm_unlink, "shm", log);
+	removed += sweep_names(
+	    "/dev/shm", "sem." IPCH_NAME_PREFIX, sem_unlink, "sem", log);
+	removed +=
+	    sweep_names("/dev/mqueue", IPCH_NAME_PREFIX, mq_unlink, "mq", log);
 	return removed;
 }

@@ -18,14 +18,14 @@
 #include <sys/types.h>
 
 enum ipch_obj {
-	IPCH_OBJ_POSIX_SHM,	/* shm_open name */
-	IPCH_OBJ_POSIX_MQ,	/* mq_open name */
-	IPCH_OBJ_POSIX_SEM,	/* sem_open name */
-	IPCH_OBJ_PATH,		/* a file outside the case's work directory */
-	IPCH_OBJ_SYSV_MSG,	/* SysV message queue, by key */
-	IPCH_OBJ_SYSV_SEM,	/* SysV semaphore set, by key */
-	IPCH_OBJ_SYSV_SHM,	/* SysV shared memory segment, by key */
-	IPCH_OBJ_PROC,		/* a process, by pid (start time recorded) */
+	IPCH_OBJ_POSIX_SHM, /* shm_open name */
+	IPCH_OBJ_POSIX_MQ,  /* mq_open name */
+	IPCH_OBJ_POSIX_SEM, /* sem_open name */
+	IPCH_OBJ_PATH,      /* a file outside the case's work directory */
+	IPCH_OBJ_SYSV_MSG,  /* SysV message queue, by key */
+	IPCH_OBJ_SYSV_SEM,  /* SysV semaphore set, by key */
+	IPCH_OBJ_SYSV_SHM,  /* SysV shared memory segment, by key */
+	IPCH_OBJ_PROC,      /* a process, by pid (start time recorded) */
 };
 
 /* Prefix of every POSIX IPC name the suite makes (without the '/'). */

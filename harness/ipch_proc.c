@@ -120,7 +120,8 @@ sleeping_in(pid_t pid, long sysno)
 		return true;
 	char buf[256];
 	if (read_proc(pid, "syscall", buf, sizeof(buf)) <= 0)
-		return true; /* no syscall file: the state is the best we have */
+		return true; /* no syscall file: the state is the best we have
+		              */
 	return strtol(buf, NULL, 10) == sysno;
 }
 
@@ -129,12 +130,13 @@ ipch_wait_blocked(pid_t pid, long sysno, int timeout_ms)
 {
 	if (!ipch_have_proc())
 		return ENOSYS;
-	const struct timespec tick = { 0, 1000000 };
+	const struct timespec tick = {0, 1000000};
 	for (int waited = 0; waited <= timeout_ms; waited++) {
 		char st = ipch_proc_state(pid);
 		if (st == 0 || st == 'Z')
 			return ESRCH;
-		/* Seen twice in a row, so a passing page fault does not count. */
+		/* Seen twice in a row, so a passing page fault does not count.
+		 */
 		if (sleeping_in(pid, sysno)) {
 			nanosleep(&tick, NULL);
 			if (sleeping_in(pid, sysno))

@@ -930,24 +930,24 @@ ipch_rec_scenario(const atf_tc_t *tc, enum ipch_rec_channel channel,
 		const char *name;
 		uint32_t records; /* under stress=short; 25 times that long */
 	} sc[] = {
-		[IPCH_REC_SMALL] = { "small", 12000 },
-		[IPCH_REC_LARGE] = { "large", 3000 },
-		[IPCH_REC_NONBLOCKING] = { "nonblocking", 12000 },
-		[IPCH_REC_READERS] = { "readers", 6000 },
+	    [IPCH_REC_SMALL] = {"small", 12000},
+	    [IPCH_REC_LARGE] = {"large", 3000},
+	    [IPCH_REC_NONBLOCKING] = {"nonblocking", 12000},
+	    [IPCH_REC_READERS] = {"readers", 6000},
 	};
 	char label[64];
 	snprintf(label, sizeof(label), "%s.stress.%s",
 	    channel == IPCH_REC_PIPE ? "pipe" : "fifo", sc[scenario].name);
 	struct ipch_rec_run r = {
-		.channel = channel,
-		.label = label,
-		.readers = 1,
+	    .channel = channel,
+	    .label = label,
+	    .readers = 1,
 	};
 	/* Short budgets keep the four scenarios near a second in all on two
 	 * CPUs. */
 	r.spec.writers = ipch_rec_writers(tc);
-	uint32_t total = ipch_rec_volume(tc, sc[scenario].records,
-	    25 * sc[scenario].records);
+	uint32_t total = ipch_rec_volume(
+	    tc, sc[scenario].records, 25 * sc[scenario].records);
 	r.spec.records = total / r.spec.writers ? total / r.spec.writers : 1;
 	r.spec.min_len = IPCH_REC_MIN_LEN;
 	r.spec.max_len = PIPE_BUF;

@@ -140,8 +140,8 @@ unsigned ipch_rec_writers(const atf_tc_t *tc);
 /* ---- the stress scenarios, shared by the pipe and FIFO programs ---- */
 
 enum ipch_rec_scenario {
-	IPCH_REC_SMALL,	      /* 42 .. PIPE_BUF bytes, one reader */
-	IPCH_REC_LARGE,	      /* a quarter up to 32 * PIPE_BUF, counted */
+	IPCH_REC_SMALL,       /* 42 .. PIPE_BUF bytes, one reader */
+	IPCH_REC_LARGE,       /* a quarter up to 32 * PIPE_BUF, counted */
 	IPCH_REC_NONBLOCKING, /* O_NONBLOCK writers against a full channel */
 	IPCH_REC_READERS,     /* PIPE_BUF records, three PIPE_BUF readers */
 };

@@ -27,7 +27,8 @@ run_in(struct ipch_run *r, const char *what, const char *resfile, int timeout_s)
 {
 	const char *argv[64];
 	int n = 0;
-	char rflag[PATH_MAX + 8], tc[512], outp[PATH_MAX + 16], errp[PATH_MAX + 16];
+	char rflag[PATH_MAX + 8], tc[512], outp[PATH_MAX + 16],
+	    errp[PATH_MAX + 16];
 	snprintf(rflag, sizeof(rflag), "-r%s/%s", r->dir, resfile);
 	snprintf(tc, sizeof(tc), "%s", what);
 	snprintf(outp, sizeof(outp), "%s/stdout", r->dir);
@@ -58,14 +59,15 @@ run_in(struct ipch_run *r, const char *what, const char *resfile, int timeout_s)
 			_exit(125);
 		dup2(o, STDOUT_FILENO);
 		dup2(e, STDERR_FILENO);
-		for (const char *const *v = r->env; v != NULL && *v != NULL; v++)
+		for (const char *const *v = r->env; v != NULL && *v != NULL;
+		     v++)
 			putenv((char *)*v);
 		execv(r->prog, (char *const *)argv);
 		_exit(127);
 	}
 	setpgid(pid, pid);
 	uint64_t deadline = ipch_now_ns() + (uint64_t)timeout_s * 1000000000u;
-	const struct timespec tick = { 0, 2000000 };
+	const struct timespec tick = {0, 2000000};
 	int status;
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
@@ -104,14 +106,15 @@ ipch_run_case(struct ipch_run *r)
 	if (mkdir(r->dir, 0755) == -1)
 		atf_tc_fail("mkdir %s: %s", r->dir, ipch_errname(errno));
 	if (access(r->prog, X_OK) == -1)
-		atf_tc_fail("test program %s: %s", r->prog, ipch_errname(errno));
+		atf_tc_fail(
+		    "test program %s: %s", r->prog, ipch_errname(errno));
 
 	/* What the case leaves orphaned comes back here, not to init, so a
 	 * self-test can see it die and reap it. */
 	ipch_become_subreaper();
 	char path[PATH_MAX + 16];
-	int st = run_in(r, r->tcname, "result",
-	    r->timeout_s > 0 ? r->timeout_s : 30);
+	int st = run_in(
+	    r, r->tcname, "result", r->timeout_s > 0 ? r->timeout_s : 30);
 	snprintf(path, sizeof(path), "%s/result", r->dir);
 	first_line(path, r->result, sizeof(r->result),
 	    st == -1 ? "timed out" : "no result");
@@ -136,8 +139,7 @@ ipch_run_verdict_is(const struct ipch_run *r, const char *verdict)
 }
 
 long
-ipch_run_read(const struct ipch_run *r, const char *file, char *buf,
-    size_t len)
+ipch_run_read(const struct ipch_run *r, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX + 256];
 	snprintf(path, sizeof(path), "%s/%s", r->dir, file);
@@ -160,6 +162,6 @@ ipch_run_expect(const struct ipch_run *r, const char *verdict, const char *text)
 	if (!ipch_run_verdict_is(r, verdict) ||
 	    (text != NULL && strstr(r->result, text) == NULL))
 		atf_tc_fail("%s:%s: expected '%s%s%s', got '%s'", r->prog,
-		    r->tcname, verdict, text ? "...: ..." : "", text ? text : "",
-		    r->result);
+		    r->tcname, verdict, text ? "...: ..." : "",
+		    text ? text : "", r->result);
 }

@@ -46,11 +46,11 @@
 #define THROWAWAY_UID_BASE 0x7e000000u
 
 static const char *const kind_names[] = {
-	[IPCH_SANDBOX_AUTO] = "auto",
-	[IPCH_SANDBOX_PIDNS] = "pidns",
-	[IPCH_SANDBOX_CGROUP2] = "cgroup2",
-	[IPCH_SANDBOX_CGROUP1] = "cgroup1",
-	[IPCH_SANDBOX_NPROC] = "nproc",
+    [IPCH_SANDBOX_AUTO] = "auto",
+    [IPCH_SANDBOX_PIDNS] = "pidns",
+    [IPCH_SANDBOX_CGROUP2] = "cgroup2",
+    [IPCH_SANDBOX_CGROUP1] = "cgroup1",
+    [IPCH_SANDBOX_NPROC] = "nproc",
 };
 
 const char *
@@ -108,7 +108,8 @@ own_cgroup_dir(int version, char *dir, size_t len, char *why, size_t wlen)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		/* id parent maj:min root mountpoint opts... - fstype src super */
+		/* id parent maj:min root mountpoint opts... - fstype src super
+		 */
 		char r[PATH_MAX], m[PATH_MAX];
 		if (sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) != 2)
 			continue;
@@ -136,8 +137,9 @@ own_cgroup_dir(int version, char *dir, size_t len, char *why, size_t wlen)
 	}
 	fclose(f);
 	if (mnt[0] == '\0') {
-		snprintf(why, wlen, version == 2 ? "no cgroup2 mount"
-						 : "no cgroup v1 pids mount");
+		snprintf(why, wlen,
+		    version == 2 ? "no cgroup2 mount"
+		                 : "no cgroup v1 pids mount");
 		return -1;
 	}
 	/* Our path in that hierarchy, from /proc/self/cgroup. */
@@ -206,8 +208,8 @@ file_has_word(const char *path, const char *word)
 }
 
 static const char *
-probe(enum ipch_sandbox_kind kind, char *dir, size_t dlen, char *why,
-    size_t wlen)
+probe(
+    enum ipch_sandbox_kind kind, char *dir, size_t dlen, char *why, size_t wlen)
 {
 	char rel[128], sub[PATH_MAX + 32];
 
@@ -218,8 +220,10 @@ probe(enum ipch_sandbox_kind kind, char *dir, size_t dlen, char *why,
 			    "needs CAP_SYS_ADMIN for a PID namespace");
 		else if (!kernel_at_least(6, 14, rel, sizeof(rel)))
 			snprintf(why, wlen,
-			    "needs Linux 6.14 or later for a PID namespace with "
-			    "its own pid_max (this is %s)", rel);
+			    "needs Linux 6.14 or later for a PID namespace "
+			    "with "
+			    "its own pid_max (this is %s)",
+			    rel);
 		else
 			return NULL;
 		return why;
@@ -227,18 +231,20 @@ probe(enum ipch_sandbox_kind kind, char *dir, size_t dlen, char *why,
 	case IPCH_SANDBOX_CGROUP1: {
 		int v = kind == IPCH_SANDBOX_CGROUP2 ? 2 : 1;
 		char reason[400];
-		if (own_cgroup_dir(v, dir, dlen, reason, sizeof(reason)) == -1) {
+		if (own_cgroup_dir(v, dir, dlen, reason, sizeof(reason)) ==
+		    -1) {
 			snprintf(why, wlen, "needs a writable pids cgroup (%s)",
 			    reason);
 			return why;
 		}
 		if (v == 2) {
-			snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control",
-			    dir);
+			snprintf(
+			    sub, sizeof(sub), "%s/cgroup.subtree_control", dir);
 			if (!file_has_word(sub, "pids")) {
 				snprintf(why, wlen,
 				    "needs a writable pids cgroup (pids is not "
-				    "enabled in %.400s)", sub);
+				    "enabled in %.400s)",
+				    sub);
 				return why;
 			}
 		}
@@ -281,7 +287,7 @@ ipch_sandbox_unavailable(enum ipch_sandbox_kind kind)
 	    "or root to switch to a throwaway uid (");
 	for (int k = IPCH_SANDBOX_PIDNS; k <= IPCH_SANDBOX_NPROC; k++) {
 		if (probe((enum ipch_sandbox_kind)k, dir, sizeof(dir), one,
-			sizeof(one)) == NULL)
+		        sizeof(one)) == NULL)
 			return NULL;
 		if (off < sizeof(why))
 			off += (size_t)snprintf(why + off, sizeof(why) - off,
@@ -307,17 +313,17 @@ struct ctx {
 	ipch_child_fn fn;
 	void *arg;
 	struct shared *sh;
-	char dir[PATH_MAX];  /* the cgroup made (cgroup kinds) */
-	uid_t uid;	     /* the throwaway uid (nproc) */
-	int ready[2];	     /* confined child -> keeper: "ok" or a reason */
-	int go[2];	     /* keeper -> confined child: one byte to start */
-	int guard[2];	     /* keeper holds [1]; the guard waits for EOF */
+	char dir[PATH_MAX]; /* the cgroup made (cgroup kinds) */
+	uid_t uid;          /* the throwaway uid (nproc) */
+	int ready[2];       /* confined child -> keeper: "ok" or a reason */
+	int go[2];          /* keeper -> confined child: one byte to start */
+	int guard[2];       /* keeper holds [1]; the guard waits for EOF */
 };
 
 static void
 tick(void)
 {
-	const struct timespec t = { 0, 1000000 };
+	const struct timespec t = {0, 1000000};
 	nanosleep(&t, NULL);
 }
 
@@ -422,7 +428,7 @@ procs_of_uid(uid_t uid, pid_t *out, size_t max)
 		/* Real, effective, saved, fs: any of them counts as in use. */
 		unsigned long ids[4];
 		if (sscanf(u + 5, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2],
-			&ids[3]) != 4)
+		        &ids[3]) != 4)
 			continue;
 		bool match = false;
 		for (int i = 0; i < 4; i++)
@@ -519,21 +525,23 @@ confine(struct ctx *c, pid_t keeper)
 		 * rest, so the keeper's death reaches every process inside. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (unshare(CLONE_NEWNS) == -1)
-			confined_fail(c, "unshare(CLONE_NEWNS): %s",
-			    ipch_errname(errno));
+			confined_fail(
+			    c, "unshare(CLONE_NEWNS): %s", ipch_errname(errno));
 		/* Private, so our /proc mount never propagates to the host;
 		 * it goes away with the mount namespace. */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
-			confined_fail(c, "mount / private: %s",
-			    ipch_errname(errno));
+			confined_fail(
+			    c, "mount / private: %s", ipch_errname(errno));
 		if (mount("proc", "/proc", "proc",
-			MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
-			confined_fail(c, "mount /proc: %s", ipch_errname(errno));
+		        MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
+			confined_fail(
+			    c, "mount /proc: %s", ipch_errname(errno));
 		snprintf(buf, sizeof(buf), "%ld\n", c->limit + 1);
 		if (write_file("/proc/sys/kernel/pid_max", buf) == -1)
-			confined_fail(c, "write %ld to the namespace's pid_max: "
-					 "%s", c->limit + 1,
-			    ipch_errname(errno));
+			confined_fail(c,
+			    "write %ld to the namespace's pid_max: "
+			    "%s",
+			    c->limit + 1, ipch_errname(errno));
 		break;
 	case IPCH_SANDBOX_CGROUP1:
 	case IPCH_SANDBOX_CGROUP2:
@@ -541,11 +549,11 @@ confine(struct ctx *c, pid_t keeper)
 		snprintf(path, sizeof(path), "%s/cgroup.procs", c->dir);
 		snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 		if (write_file(path, buf) == -1)
-			confined_fail(c, "join %s: %s", c->dir,
-			    ipch_errname(errno));
+			confined_fail(
+			    c, "join %s: %s", c->dir, ipch_errname(errno));
 		break;
 	case IPCH_SANDBOX_NPROC: {
-		struct rlimit rl = { (rlim_t)c->limit, (rlim_t)c->limit };
+		struct rlimit rl = {(rlim_t)c->limit, (rlim_t)c->limit};
 		if (setrlimit(RLIMIT_NPROC, &rl) == -1)
 			confined_fail(c, "setrlimit(RLIMIT_NPROC, %ld): %s",
 			    c->limit, ipch_errname(errno));
@@ -594,8 +602,8 @@ throwaway_uid(void)
 	for (int i = 0; i < 64; i++, uid += 0x01000000u / 64)
 		if (procs_of_uid(uid, none, 1) == 0)
 			return uid;
-	ipch_child_fail("sandbox nproc: no unused uid near %lu",
-	    (unsigned long)uid);
+	ipch_child_fail(
+	    "sandbox nproc: no unused uid near %lu", (unsigned long)uid);
 }
 
 static int
@@ -613,14 +621,18 @@ keeper(void *arg)
 	c->guard[0] = c->guard[1] = -1;
 	switch (c->kind) {
 	case IPCH_SANDBOX_PIDNS:
-		host_fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
-		if (host_fd == -1 ||
-		    pread(host_fd, host_before, sizeof(host_before) - 1, 0) <= 0)
-			ipch_child_fail("sandbox pidns: read the host's pid_max: "
-					"%s", ipch_errname(errno));
+		host_fd =
+		    open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+		if (host_fd == -1 || pread(host_fd, host_before,
+		                         sizeof(host_before) - 1, 0) <= 0)
+			ipch_child_fail(
+			    "sandbox pidns: read the host's pid_max: "
+			    "%s",
+			    ipch_errname(errno));
 		if (unshare(CLONE_NEWPID) == -1)
 			ipch_child_fail("sandbox pidns: unshare(CLONE_NEWPID): "
-					"%s", ipch_errname(errno));
+			                "%s",
+			    ipch_errname(errno));
 		break;
 	case IPCH_SANDBOX_CGROUP1:
 	case IPCH_SANDBOX_CGROUP2: {
@@ -628,11 +640,11 @@ keeper(void *arg)
 		char path[PATH_MAX + 32];
 		if (probe(c->kind, parent, sizeof(parent), why, sizeof(why)))
 			ipch_child_fail("sandbox %s: %s", name, why);
-		snprintf(c->dir, sizeof(c->dir), "%s/ipcsuite.%ld.%ld",
-		    parent, (long)getppid(), (long)self);
+		snprintf(c->dir, sizeof(c->dir), "%s/ipcsuite.%ld.%ld", parent,
+		    (long)getppid(), (long)self);
 		if (mkdir(c->dir, 0755) == -1)
-			ipch_child_fail("sandbox %s: mkdir %s: %s", name, c->dir,
-			    ipch_errname(errno));
+			ipch_child_fail("sandbox %s: mkdir %s: %s", name,
+			    c->dir, ipch_errname(errno));
 		ipch_register(IPCH_OBJ_PATH, c->dir);
 		g = start_guard(c);
 		snprintf(path, sizeof(path), "%s/pids.max", c->dir);
@@ -654,8 +666,8 @@ keeper(void *arg)
 	}
 
 	if (pipe2(c->ready, O_CLOEXEC) == -1 || pipe2(c->go, O_CLOEXEC) == -1)
-		ipch_child_fail("sandbox %s: pipe: %s", name,
-		    ipch_errname(errno));
+		ipch_child_fail(
+		    "sandbox %s: pipe: %s", name, ipch_errname(errno));
 	pid_t pid = fork();
 	if (pid == -1) {
 		int err = errno;
@@ -671,7 +683,7 @@ keeper(void *arg)
 	char msg[257] = "";
 	ssize_t n;
 	while ((n = read(c->ready[0], msg, sizeof(msg) - 1)) == -1 &&
-	    errno == EINTR)
+	       errno == EINTR)
 		;
 	msg[n > 0 ? n : 0] = '\0';
 	char err[512] = "";
@@ -681,13 +693,14 @@ keeper(void *arg)
 	if (host_fd != -1 && err[0] == '\0') {
 		/* Guard against a kernel where pid_max is global after all:
 		 * put the host's value back at once, and stop. */
-		if (pread(host_fd, host_after, sizeof(host_after) - 1, 0) <= 0 ||
+		if (pread(host_fd, host_after, sizeof(host_after) - 1, 0) <=
+		        0 ||
 		    strcmp(host_before, host_after) != 0) {
-			int fd = open("/proc/sys/kernel/pid_max",
-			    O_WRONLY | O_CLOEXEC);
+			int fd = open(
+			    "/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC);
 			if (fd != -1) {
-				(void)!write(fd, host_before,
-				    strlen(host_before));
+				(void)!write(
+				    fd, host_before, strlen(host_before));
 				close(fd);
 			}
 			snprintf(err, sizeof(err),
@@ -711,7 +724,8 @@ keeper(void *arg)
 	/* Teardown.  pidns: init's exit took the namespace's processes with
 	 * it.  Others: kill what the function left, reap it, remove. */
 	bool clean = true;
-	if (c->kind == IPCH_SANDBOX_CGROUP1 || c->kind == IPCH_SANDBOX_CGROUP2) {
+	if (c->kind == IPCH_SANDBOX_CGROUP1 ||
+	    c->kind == IPCH_SANDBOX_CGROUP2) {
 		clean = empty_cgroup(c->dir, true);
 		if (clean && remove_cgroup(c->dir) == -1) {
 			clean = false;
@@ -751,7 +765,7 @@ ipch_sandbox_run(struct ipch_sandbox *sb, ipch_child_fn fn, void *arg)
 		}
 		for (int k = IPCH_SANDBOX_PIDNS; k <= IPCH_SANDBOX_NPROC; k++)
 			if (ipch_sandbox_unavailable(
-				(enum ipch_sandbox_kind)k) == NULL) {
+			        (enum ipch_sandbox_kind)k) == NULL) {
 				kind = (enum ipch_sandbox_kind)k;
 				break;
 			}
@@ -766,13 +780,13 @@ ipch_sandbox_run(struct ipch_sandbox *sb, ipch_child_fn fn, void *arg)
 		atf_tc_fail("sandbox: out of memory");
 	c->kind = kind;
 	c->limit = sb->limit < ipch_sandbox_min_limit(kind)
-	    ? ipch_sandbox_min_limit(kind)
-	    : sb->limit;
+	               ? ipch_sandbox_min_limit(kind)
+	               : sb->limit;
 	c->fn = fn;
 	c->arg = arg;
-	c->sh = IPCH_SYS_PTR(mmap(NULL, sizeof(struct shared),
-				 PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+	c->sh = IPCH_SYS_PTR(
+	    mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE,
+	        MAP_SHARED | MAP_ANONYMOUS, -1, 0),
 	    MAP_FAILED);
 	char name[48];
 	snprintf(name, sizeof(name), "sandbox %s", kind_names[kind]);
@@ -787,7 +801,8 @@ ipch_sandbox_run(struct ipch_sandbox *sb, ipch_child_fn fn, void *arg)
 	free(c);
 	if (!ran)
 		atf_tc_fail("sandbox %s: the keeper exited 0 without running "
-			    "the function", kind_names[kind]);
+		            "the function",
+		    kind_names[kind]);
 	return true;
 }
 

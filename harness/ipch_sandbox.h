@@ -72,14 +72,14 @@ long ipch_sandbox_min_limit(enum ipch_sandbox_kind kind);
 struct ipch_sandbox {
 	/* in */
 	enum ipch_sandbox_kind kind; /* AUTO, or the one to use */
-	long limit;		     /* processes allowed in the sandbox, the
-					confined child itself included; raised
-					to the kind's minimum */
+	long limit;                  /* processes allowed in the sandbox, the
+	                                confined child itself included; raised
+	                                to the kind's minimum */
 	/* out */
 	enum ipch_sandbox_kind used; /* the mechanism that ran */
-	long limit_used;	     /* the limit in force */
-	int status;		     /* wait status of the confined child */
-	char why[512];		     /* when it could not run: the reason */
+	long limit_used;             /* the limit in force */
+	int status;                  /* wait status of the confined child */
+	char why[512];               /* when it could not run: the reason */
 };
 
 /*

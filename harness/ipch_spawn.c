@@ -120,8 +120,8 @@ ipch_try_spawn(const char *name, ipch_child_fn fn, void *arg)
 	if (n_children == cap_children)
 		children = grow(children, &cap_children, sizeof(*children));
 	children[n_children].pid = pid;
-	snprintf(children[n_children].name, sizeof(children[0].name), "%s",
-	    name);
+	snprintf(
+	    children[n_children].name, sizeof(children[0].name), "%s", name);
 	n_children++;
 	char proc[64];
 	snprintf(proc, sizeof(proc), "%ld %llu", (long)pid,
@@ -156,7 +156,7 @@ ipch_child_fail(const char *fmt, ...)
 	/* writev, not write: one system call all the same (atomic below
 	 * PIPE_BUF), and out of reach of a fault shim that breaks write(2)
 	 * for the cases under test. */
-	struct iovec iov = { .iov_base = msg, .iov_len = len };
+	struct iovec iov = {.iov_base = msg, .iov_len = len};
 	if (to_parent != -1)
 		(void)!writev(to_parent, &iov, 1);
 	_exit(IPCH_CHILD_FAILED);
@@ -177,28 +177,28 @@ ipch_child_expect_eq_(const char *what, long long expected, long long seen,
     const char *file, int line)
 {
 	if (expected != seen)
-		ipch_child_fail("%s:%d: %s: expected %lld, got %lld", file, line,
-		    what, expected, seen);
+		ipch_child_fail("%s:%d: %s: expected %lld, got %lld", file,
+		    line, what, expected, seen);
 }
 
 void
-ipch_child_expect_errno_(int experr, long rv, const char *expr,
-    const char *file, int line)
+ipch_child_expect_errno_(
+    int experr, long rv, const char *expr, const char *file, int line)
 {
 	int err = errno;
 	char want[32];
 	snprintf(want, sizeof(want), "%s", ipch_errname(experr));
 	if (rv != -1)
-		ipch_child_fail("%s:%d: %s: expected %s, got %ld (success)", file,
-		    line, expr, want, rv);
+		ipch_child_fail("%s:%d: %s: expected %s, got %ld (success)",
+		    file, line, expr, want, rv);
 	if (err != experr)
 		ipch_child_fail("%s:%d: %s: expected %s, got -1 with %s", file,
 		    line, expr, want, ipch_errname(err));
 }
 
 void
-ipch_child_expect_rc_(int want, int got, const char *expr, const char *file,
-    int line)
+ipch_child_expect_rc_(
+    int want, int got, const char *expr, const char *file, int line)
 {
 	if (got != want) {
 		char w[32];
@@ -228,8 +228,8 @@ drain_reports(void)
 			partial[npartial] = '\0';
 			npartial = 0;
 			if (n_reports == cap_reports)
-				reports = grow(reports, &cap_reports,
-				    sizeof(*reports));
+				reports = grow(
+				    reports, &cap_reports, sizeof(*reports));
 			char *text;
 			reports[n_reports].pid =
 			    (pid_t)strtol(partial, &text, 10);
@@ -315,20 +315,33 @@ ipch_signame(int sig)
 		int sig;
 		const char *name;
 	} names[] = {
-		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" },
-		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
-		{ SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
-		{ SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" },
-		{ SIGKILL, "SIGKILL" }, { SIGUSR1, "SIGUSR1" },
-		{ SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
-		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },
-		{ SIGTERM, "SIGTERM" }, { SIGCHLD, "SIGCHLD" },
-		{ SIGCONT, "SIGCONT" }, { SIGSTOP, "SIGSTOP" },
-		{ SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" },
-		{ SIGTTOU, "SIGTTOU" }, { SIGURG, "SIGURG" },
-		{ SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
-		{ SIGSYS, "SIGSYS" },
+	    {SIGHUP, "SIGHUP"},
+	    {SIGINT, "SIGINT"},
+	    {SIGQUIT, "SIGQUIT"},
+	    {SIGILL, "SIGILL"},
+	    {SIGTRAP, "SIGTRAP"},
+	    {SIGABRT, "SIGABRT"},
+	    {SIGBUS, "SIGBUS"},
+	    {SIGFPE, "SIGFPE"},
+	    {SIGKILL, "SIGKILL"},
+	    {SIGUSR1, "SIGUSR1"},
+	    {SIGSEGV, "SIGSEGV"},
+	    {SIGUSR2, "SIGUSR2"},
+	    {SIGPIPE, "SIGPIPE"},
+	    {SIGALRM, "SIGALRM"},
+	    {SIGTERM, "SIGTERM"},
+	    {SIGCHLD, "SIGCHLD"},
+	    {SIGCONT, "SIGCONT"},
+	    {SIGSTOP, "SIGSTOP"},
+	    {SIGTSTP, "SIGTSTP"},
+	    {SIGTTIN, "SIGTTIN"},
+	    {SIGTTOU, "SIGTTOU"},
+	    {SIGURG, "SIGURG"},
+	    {SIGXCPU, "SIGXCPU"},
+	    {SIGXFSZ, "SIGXFSZ"},
+	    {SIGVTALRM, "SIGVTALRM"},
+	    {SIGPROF, "SIGPROF"},
+	    {SIGSYS, "SIGSYS"},
 	};
 	static _Thread_local char buf[32];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -350,7 +363,8 @@ ipch_status_str(int status, char *buf, size_t len)
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "signal %s%s", ipch_signame(WTERMSIG(status)),
+		snprintf(buf, len, "signal %s%s",
+		    ipch_signame(WTERMSIG(status)),
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "wait status 0x%x", status);
@@ -363,13 +377,14 @@ judge(pid_t pid, int status, int want_exit, int want_sig)
 	char name[48], seen[64], want[64];
 	snprintf(name, sizeof(name), "%s", name_of(pid));
 	forget(pid);
-	bool ok = want_sig ? (WIFSIGNALED(status) && WTERMSIG(status) == want_sig)
-			   : (WIFEXITED(status) &&
-				 WEXITSTATUS(status) == want_exit);
+	bool ok = want_sig
+	              ? (WIFSIGNALED(status) && WTERMSIG(status) == want_sig)
+	              : (WIFEXITED(status) && WEXITSTATUS(status) == want_exit);
 	if (ok)
 		return;
 	if (want_sig)
-		snprintf(want, sizeof(want), "signal %s", ipch_signame(want_sig));
+		snprintf(
+		    want, sizeof(want), "signal %s", ipch_signame(want_sig));
 	else
 		snprintf(want, sizeof(want), "exit %d", want_exit);
 	const char *why = report_of(pid);
@@ -408,7 +423,7 @@ ipch_kill_descendants(void)
 {
 	static pid_t found[8192];
 	int status;
-	const struct timespec tick = { 0, 1000000 };
+	const struct timespec tick = {0, 1000000};
 
 	for (int round = 0; round < 5000; round++) {
 		size_t n = 0;
@@ -421,7 +436,8 @@ ipch_kill_descendants(void)
 		for (size_t i = 0; i < n; i++)
 			kill(found[i], SIGKILL);
 #endif
-		for (size_t i = 0; i < n_children && table_owner == getpid(); i++)
+		for (size_t i = 0; i < n_children && table_owner == getpid();
+		     i++)
 			kill(children[i].pid, SIGKILL);
 		pid_t r;
 		while ((r = waitpid(-1, &status, WNOHANG)) > 0)
@@ -461,7 +477,7 @@ ipch_expect_blocked(pid_t pid, long sysno, const char *what)
 		return;
 	if (rc == ENOSYS)
 		atf_tc_skip("cannot observe a process blocked in %s: needs "
-			    "/proc/<pid>/stat (Linux procfs)",
+		            "/proc/<pid>/stat (Linux procfs)",
 		    what);
 	char name[48], st[64];
 	snprintf(name, sizeof(name), "%s", name_of(pid));
@@ -469,13 +485,14 @@ ipch_expect_blocked(pid_t pid, long sysno, const char *what)
 		int status = ipch_reap(pid);
 		const char *why = report_of(pid);
 		atf_tc_fail("child '%s' (pid %ld): expected it to block in %s, "
-			    "got its end first (%s%s%s)",
+		            "got its end first (%s%s%s)",
 		    name, (long)pid, what,
 		    ipch_status_str(status, st, sizeof(st)), why ? ": " : "",
 		    why ? why : "");
 	}
-	atf_tc_fail("child '%s' (pid %ld): expected it to block in %s, not seen "
-		    "there within %d ms (state %c)",
+	atf_tc_fail(
+	    "child '%s' (pid %ld): expected it to block in %s, not seen "
+	    "there within %d ms (state %c)",
 	    name, (long)pid, what, IPCH_BLOCK_TIMEOUT_MS,
 	    ipch_proc_state(pid) ? ipch_proc_state(pid) : '?');
 }

@@ -36,32 +36,32 @@ noreturn void ipch_child_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /* In a child: fail with `call: failed with EAGAIN` when rv == -1. */
-#define IPCH_CHILD_SYS(expr)                                                  \
+#define IPCH_CHILD_SYS(expr)                                                   \
 	ipch_child_sys_((long)(expr), #expr, __FILE__, __LINE__)
 long ipch_child_sys_(long rv, const char *expr, const char *file, int line);
 
 /* In a child: fail unless seen == expected ("what: expected 4, got 0"). */
-#define IPCH_CHILD_EXPECT_EQ(what, expected, seen)                            \
-	ipch_child_expect_eq_((what), (long long)(expected),                  \
+#define IPCH_CHILD_EXPECT_EQ(what, expected, seen)                             \
+	ipch_child_expect_eq_((what), (long long)(expected),                   \
 	    (long long)(seen), __FILE__, __LINE__)
-void ipch_child_expect_eq_(const char *what, long long expected,
-    long long seen, const char *file, int line);
+void ipch_child_expect_eq_(const char *what, long long expected, long long seen,
+    const char *file, int line);
 
 /* In a child: the call must fail with -1 and errno experr. */
-#define IPCH_CHILD_EXPECT_ERRNO(experr, expr)                                 \
-	do {                                                                  \
-		errno = 0;                                                    \
-		ipch_child_expect_errno_((experr), (long)(expr), #expr,       \
-		    __FILE__, __LINE__);                                      \
+#define IPCH_CHILD_EXPECT_ERRNO(experr, expr)                                  \
+	do {                                                                   \
+		errno = 0;                                                     \
+		ipch_child_expect_errno_(                                      \
+		    (experr), (long)(expr), #expr, __FILE__, __LINE__);        \
 	} while (0)
-void ipch_child_expect_errno_(int experr, long rv, const char *expr,
-    const char *file, int line);
+void ipch_child_expect_errno_(
+    int experr, long rv, const char *expr, const char *file, int line);
 
 /* In a child: a call returning an error number must return `want`. */
-#define IPCH_CHILD_EXPECT_RC(want, expr)                                      \
+#define IPCH_CHILD_EXPECT_RC(want, expr)                                       \
 	ipch_child_expect_rc_((want), (expr), #expr, __FILE__, __LINE__)
-void ipch_child_expect_rc_(int want, int got, const char *expr,
-    const char *file, int line);
+void ipch_child_expect_rc_(
+    int want, int got, const char *expr, const char *file, int line);
 
 /* Wait for the child; return its wait status.  It is then forgotten. */
 int ipch_reap(pid_t pid);

@@ -82,7 +82,7 @@ ipch_latch_wait(struct ipch_latch *l, int n, int timeout_ms)
 		uint64_t now = ipch_now_ns();
 		if (now >= deadline)
 			return ETIMEDOUT;
-		struct pollfd p = { .fd = l->fd[0], .events = POLLIN };
+		struct pollfd p = {.fd = l->fd[0], .events = POLLIN};
 		int r = poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -91,7 +91,7 @@ ipch_latch_wait(struct ipch_latch *l, int n, int timeout_ms)
 		char buf[64];
 		ssize_t k = read(l->fd[0], buf,
 		    (size_t)(n - got) < sizeof(buf) ? (size_t)(n - got)
-						    : sizeof(buf));
+		                                    : sizeof(buf));
 		if (k == 0)
 			return EPIPE; /* every arriver closed its end */
 		if (k > 0)
@@ -110,9 +110,10 @@ struct ipch_barrier {
 struct ipch_barrier *
 ipch_barrier_new(unsigned n)
 {
-	struct ipch_barrier *b = IPCH_SYS_PTR(mmap(NULL, sizeof(*b),
-	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-	    MAP_FAILED);
+	struct ipch_barrier *b =
+	    IPCH_SYS_PTR(mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
+	                     MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+	        MAP_FAILED);
 	pthread_mutexattr_t ma;
 	pthread_condattr_t ca;
 	pthread_mutexattr_init(&ma);
@@ -122,8 +123,9 @@ ipch_barrier_new(unsigned n)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	if (pthread_mutex_init(&b->mu, &ma) != 0 ||
 	    pthread_cond_init(&b->cv, &ca) != 0)
-		atf_tc_fail("ipch_barrier_new: process-shared mutex or condition "
-			    "variable not supported");
+		atf_tc_fail(
+		    "ipch_barrier_new: process-shared mutex or condition "
+		    "variable not supported");
 	pthread_mutexattr_destroy(&ma);
 	pthread_condattr_destroy(&ca);
 	b->n = n;

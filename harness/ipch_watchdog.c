@@ -111,7 +111,8 @@ read_task(pid_t pid, pid_t tid, struct task *t)
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/syscall", (long)pid,
 	    (long)tid);
 	memset(t->args, 0, sizeof(t->args));
-	if (ipch_read_file(path, buf, sizeof(buf)) <= 0 || strncmp(buf, "running", 7) == 0)
+	if (ipch_read_file(path, buf, sizeof(buf)) <= 0 ||
+	    strncmp(buf, "running", 7) == 0)
 		t->sysno = SYSNO_RUNNING;
 	else {
 		char *end;
@@ -153,7 +154,7 @@ sample_tree(pid_t root, pid_t exclude_tid, struct sample *s)
 /* ------------------------------------------------------------------ */
 /* the progress rule */
 
-#define FUTEX_CMD(op) ((op) & 127)
+#define FUTEX_CMD(op) ((op)&127)
 
 /* A wait with a deadline: it ends by itself, so it is progress. */
 static bool
@@ -370,8 +371,8 @@ lock_holders(dev_t dev, ino_t ino, pid_t self, const struct sample *s,
 		unsigned long lino;
 		char *p = strchr(line, ':');
 		if (p == NULL ||
-		    sscanf(p + 1, "%15s %15s %15s %ld %x:%x:%lu", cls, adv, type,
-			&pid, &maj, &min, &lino) != 7)
+		    sscanf(p + 1, "%15s %15s %15s %ld %x:%x:%lu", cls, adv,
+		        type, &pid, &maj, &min, &lino) != 7)
 			continue;
 		if (lino != ino || makedev(maj, min) != dev)
 			continue;
@@ -385,7 +386,7 @@ lock_holders(dev_t dev, ino_t ino, pid_t self, const struct sample *s,
 	/* OFD locks may be listed without a pid: anyone else holding the file
 	 * open may own one. */
 	if (unknown_pid) {
-		struct edge_set all = { .n = 0 };
+		struct edge_set all = {.n = 0};
 		holders(s, dev, ino, 0x7, &all);
 		for (int i = 0; i < all.n; i++)
 			if (all.to[i] != self)
@@ -415,25 +416,25 @@ syscall_name(long nr)
 		long nr;
 		const char *name;
 	} names[] = {
-		{ SYS_nanosleep, "nanosleep" },
-		{ SYS_clock_nanosleep, "clock_nanosleep" },
+	    {SYS_nanosleep, "nanosleep"},
+	    {SYS_clock_nanosleep, "clock_nanosleep"},
 #ifdef SYS_poll
-		{ SYS_poll, "poll" },
+	    {SYS_poll, "poll"},
 #endif
-		{ SYS_ppoll, "ppoll" },
+	    {SYS_ppoll, "ppoll"},
 #ifdef SYS_select
-		{ SYS_select, "select" },
+	    {SYS_select, "select"},
 #endif
-		{ SYS_pselect6, "pselect6" },
-		{ SYS_epoll_pwait, "epoll_pwait" },
-		{ SYS_accept4, "accept4" },
-		{ SYS_recvfrom, "recvfrom" },
-		{ SYS_recvmsg, "recvmsg" },
-		{ SYS_sendmsg, "sendmsg" },
-		{ SYS_connect, "connect" },
-		{ SYS_mq_timedreceive, "mq_timedreceive" },
-		{ SYS_mq_timedsend, "mq_timedsend" },
-		{ SYS_restart_syscall, "restart_syscall" },
+	    {SYS_pselect6, "pselect6"},
+	    {SYS_epoll_pwait, "epoll_pwait"},
+	    {SYS_accept4, "accept4"},
+	    {SYS_recvfrom, "recvfrom"},
+	    {SYS_recvmsg, "recvmsg"},
+	    {SYS_sendmsg, "sendmsg"},
+	    {SYS_connect, "connect"},
+	    {SYS_mq_timedreceive, "mq_timedreceive"},
+	    {SYS_mq_timedsend, "mq_timedsend"},
+	    {SYS_restart_syscall, "restart_syscall"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].nr == nr)
@@ -467,9 +468,9 @@ explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
 			    rd ? "read" : "write", a[0]);
 			return;
 		}
-		appendf(buf, len, "waits in %s(fd %lu) on %s%s", rd ? "read" : "write",
-		    a[0], S_ISFIFO(st.st_mode) && obj[0] == '/' ? "FIFO " : "",
-		    obj);
+		appendf(buf, len, "waits in %s(fd %lu) on %s%s",
+		    rd ? "read" : "write", a[0],
+		    S_ISFIFO(st.st_mode) && obj[0] == '/' ? "FIFO " : "", obj);
 		if (!S_ISFIFO(st.st_mode))
 			return;
 		/* A reader waits for writers; a writer for readers. */
@@ -488,25 +489,26 @@ explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
 			path[sizeof(path) - 1] = '\0';
 		int acc = (int)(a[2] & O_ACCMODE);
 		appendf(buf, len, "waits in open(%s, %s)%s", path,
-		    acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY"
-								  : "O_RDWR",
+		    acc == O_RDONLY   ? "O_RDONLY"
+		    : acc == O_WRONLY ? "O_WRONLY"
+		                      : "O_RDWR",
 		    stat(path, &st) == 0 && S_ISFIFO(st.st_mode)
-			? acc == O_RDONLY ? " for a FIFO writer that no "
-					    "process of the case will be"
-					  : " for a FIFO reader that no "
-					    "process of the case will be"
-			: "");
+		        ? acc == O_RDONLY ? " for a FIFO writer that no "
+		                            "process of the case will be"
+		                          : " for a FIFO reader that no "
+		                            "process of the case will be"
+		        : "");
 		return;
 	}
 	case SYS_fcntl:
 	case SYS_flock: {
 		bool fl = t->sysno == SYS_flock;
-		const char *how = fl ? "flock"
-		    : a[1] == F_SETLKW ? "fcntl(F_SETLKW)"
+		const char *how = fl                     ? "flock"
+		                  : a[1] == F_SETLKW     ? "fcntl(F_SETLKW)"
 #ifdef F_OFD_SETLKW
-		    : a[1] == F_OFD_SETLKW ? "fcntl(F_OFD_SETLKW)"
+		                  : a[1] == F_OFD_SETLKW ? "fcntl(F_OFD_SETLKW)"
 #endif
-					    : "fcntl";
+		                                         : "fcntl";
 		if (!fd_object(t->pid, (long)a[0], obj, sizeof(obj), &st)) {
 			appendf(buf, len, "waits in %s(fd %lu)", how, a[0]);
 			return;
@@ -590,14 +592,16 @@ explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
 #endif
 	case SYS_rt_sigsuspend:
 	case SYS_rt_sigtimedwait:
-		appendf(buf, len, "waits for a signal nobody in the case sends");
+		appendf(
+		    buf, len, "waits for a signal nobody in the case sends");
 		return;
 	case SYSNO_NONE:
 		appendf(buf, len, "sleeps outside a system call");
 		return;
 	default:
 		if (syscall_name(t->sysno) != NULL)
-			appendf(buf, len, "waits in %s%s", syscall_name(t->sysno),
+			appendf(buf, len, "waits in %s%s",
+			    syscall_name(t->sysno),
 			    timed_wait(t) ? " (with a deadline)" : "");
 		else
 			appendf(buf, len, "waits in system call %ld", t->sysno);
@@ -607,10 +611,10 @@ explain(const struct sample *s, const struct task *t, pid_t root, char *buf,
 
 /* First cycle reachable in the graph, by depth-first search. */
 static int
-find_cycle(size_t n, const pid_t *node, const struct edge_set *edges,
-    pid_t *cycle)
+find_cycle(
+    size_t n, const pid_t *node, const struct edge_set *edges, pid_t *cycle)
 {
-	int color[MAX_TASKS] = { 0 }, parent[MAX_TASKS];
+	int color[MAX_TASKS] = {0}, parent[MAX_TASKS];
 	int stack[MAX_TASKS], next[MAX_TASKS];
 	for (size_t start = 0; start < n; start++) {
 		if (color[start] != 0)
@@ -691,8 +695,9 @@ ipch_watchdog_describe(pid_t root, pid_t exclude_tid, char *buf, size_t len,
 	char w[96];
 	buf[0] = '\0';
 	if (clen > 0) {
-		appendf(buf, len, "watchdog: deadlock, no progress for %.1f s; "
-				  "cycle: ",
+		appendf(buf, len,
+		    "watchdog: deadlock, no progress for %.1f s; "
+		    "cycle: ",
 		    IPCH_WATCHDOG_WINDOW_MS / 1000.0);
 		for (int i = 0; i < clen; i++) {
 			size_t k = 0;
@@ -702,8 +707,9 @@ ipch_watchdog_describe(pid_t root, pid_t exclude_tid, char *buf, size_t len,
 			    who(cycle[i], root, w, sizeof(w)), why[k]);
 		}
 	} else {
-		appendf(buf, len, "watchdog: every process blocked with no "
-				  "progress for %.1f s, no cycle found: ",
+		appendf(buf, len,
+		    "watchdog: every process blocked with no "
+		    "progress for %.1f s, no cycle found: ",
 		    IPCH_WATCHDOG_WINDOW_MS / 1000.0);
 		for (size_t k = 0; k < n; k++)
 			appendf(buf, len, "%s%s %s", k ? "; " : "",
@@ -748,15 +754,15 @@ static void
 fire(pid_t self_tid)
 {
 	static char line[4096], detail[16384];
-	ipch_watchdog_describe(watched, self_tid, line, sizeof(line), detail,
-	    sizeof(detail));
+	ipch_watchdog_describe(
+	    watched, self_tid, line, sizeof(line), detail, sizeof(detail));
 
-	struct sigaction sa = { .sa_handler = park };
+	struct sigaction sa = {.sa_handler = park};
 	sigemptyset(&sa.sa_mask);
 	sigaction(PARK_SIGNAL, &sa, NULL);
 	pthread_kill(main_thread, PARK_SIGNAL);
 	for (int i = 0; i < 500 && !atomic_load(&main_parked); i++) {
-		const struct timespec t = { 0, 1000000 };
+		const struct timespec t = {0, 1000000};
 		nanosleep(&t, NULL);
 	}
 	fprintf(stderr, "%s\nwait-for graph of the case:\n%s", line, detail);
@@ -785,7 +791,7 @@ watch(void *arg)
 		}
 		pthread_mutex_lock(&stop_mu);
 		while (!stop_requested &&
-		    pthread_cond_timedwait(&stop_cv, &stop_mu, &dl) == 0)
+		       pthread_cond_timedwait(&stop_cv, &stop_mu, &dl) == 0)
 			;
 		bool stop = stop_requested;
 		pthread_mutex_unlock(&stop_mu);
@@ -796,7 +802,7 @@ watch(void *arg)
 		if (!no_progress(&prev, &cur))
 			quiet_since = now;
 		else if (now - quiet_since >=
-		    (uint64_t)IPCH_WATCHDOG_WINDOW_MS * 1000000u)
+		         (uint64_t)IPCH_WATCHDOG_WINDOW_MS * 1000000u)
 			fire(self);
 		prev = cur;
 	}

@@ -42,7 +42,7 @@ void ipch_watchdog_stop(void);
  * `detail`, which may be NULL).  Returns 1 when a cycle was found.  Used by
  * the watchdog and its self-tests.
  */
-int ipch_watchdog_describe(pid_t root, pid_t exclude_tid, char *buf,
-    size_t len, char *detail, size_t detail_len);
+int ipch_watchdog_describe(pid_t root, pid_t exclude_tid, char *buf, size_t len,
+    char *detail, size_t detail_len);
 
 #endif

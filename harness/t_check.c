@@ -4,7 +4,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: check", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: check", descr)
 
 SELFTEST(errname_names_posix_errnos, "ipch_errname gives the symbolic name");
 ATF_TC_BODY(errname_names_posix_errnos, tc)
@@ -25,19 +26,20 @@ ATF_TC_BODY(errname_falls_back_to_number, tc)
 static void
 expect_message(const atf_tc_t *tc, const char *tcname, const char *text)
 {
-	struct ipch_run r = { 0 };
+	struct ipch_run r = {0};
 	ipch_run_tree_case(tc, "harness/h_cases", tcname, &r);
 	ipch_run_expect(&r, "failed", text);
 }
 
-SELFTEST(sys_names_the_call_and_errno, "a failed IPCH_SYS names call and errno");
+SELFTEST(
+    sys_names_the_call_and_errno, "a failed IPCH_SYS names call and errno");
 ATF_TC_BODY(sys_names_the_call_and_errno, tc)
 {
 	expect_message(tc, "sys_fails", "close(-1): failed with EBADF");
 }
 
-SELFTEST(expect_errno_says_expected_and_seen,
-    "IPCH_EXPECT_ERRNO names both errnos");
+SELFTEST(
+    expect_errno_says_expected_and_seen, "IPCH_EXPECT_ERRNO names both errnos");
 ATF_TC_BODY(expect_errno_says_expected_and_seen, tc)
 {
 	expect_message(tc, "expect_errno_wrong",
@@ -48,8 +50,8 @@ SELFTEST(expect_errno_reports_unexpected_success,
     "IPCH_EXPECT_ERRNO reports a call that succeeded, with its value");
 ATF_TC_BODY(expect_errno_reports_unexpected_success, tc)
 {
-	expect_message(tc, "expect_errno_success",
-	    "expected EPIPE, got 24 (success)");
+	expect_message(
+	    tc, "expect_errno_success", "expected EPIPE, got 24 (success)");
 }
 
 SELFTEST(expect_eq_says_expected_and_seen, "IPCH_EXPECT_EQ names both values");

@@ -3,7 +3,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: config", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: config", descr)
 
 SELFTEST(parse_long_accepts_integers_in_range, "integers in range parse");
 ATF_TC_BODY(parse_long_accepts_integers_in_range, tc)
@@ -13,7 +14,8 @@ ATF_TC_BODY(parse_long_accepts_integers_in_range, tc)
 	ATF_CHECK(ipch_parse_long("-5", -10, 0, &v) == NULL && v == -5);
 }
 
-SELFTEST(parse_long_rejects_text_and_range, "junk and out-of-range values fail");
+SELFTEST(
+    parse_long_rejects_text_and_range, "junk and out-of-range values fail");
 ATF_TC_BODY(parse_long_rejects_text_and_range, tc)
 {
 	long v = 7;
@@ -39,8 +41,8 @@ ATF_TC_BODY(parse_bool_accepts_usual_spellings, tc)
 SELFTEST(config_values_reach_the_case, "kyua -v values reach the case typed");
 ATF_TC_BODY(config_values_reach_the_case, tc)
 {
-	const char *vars[] = { "records=123", "verbose=yes", NULL };
-	struct ipch_run r = { .vars = vars };
+	const char *vars[] = {"records=123", "verbose=yes", NULL};
+	struct ipch_run r = {.vars = vars};
 	char out[256];
 	ipch_run_tree_case(tc, "harness/h_cases", "config_values", &r);
 	ipch_run_expect(&r, "passed", NULL);
@@ -53,8 +55,8 @@ SELFTEST(bad_config_value_fails_with_one_clear_line,
     "a bad value names the variable, the value and what to pass");
 ATF_TC_BODY(bad_config_value_fails_with_one_clear_line, tc)
 {
-	const char *vars[] = { "records=lots", NULL };
-	struct ipch_run r = { .vars = vars };
+	const char *vars[] = {"records=lots", NULL};
+	struct ipch_run r = {.vars = vars};
 	ipch_run_tree_case(tc, "harness/h_cases", "config_values", &r);
 	ipch_run_expect(&r, "failed",
 	    "config variable records='lots' is not an integer: pass an integer "
@@ -64,8 +66,8 @@ ATF_TC_BODY(bad_config_value_fails_with_one_clear_line, tc)
 SELFTEST(out_of_range_config_value_fails, "a value out of range is refused");
 ATF_TC_BODY(out_of_range_config_value_fails, tc)
 {
-	const char *vars[] = { "records=0", NULL };
-	struct ipch_run r = { .vars = vars };
+	const char *vars[] = {"records=0", NULL};
+	struct ipch_run r = {.vars = vars};
 	ipch_run_tree_case(tc, "harness/h_cases", "config_values", &r);
 	ipch_run_expect(&r, "failed", "records='0' is out of range");
 }

@@ -12,7 +12,9 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: fault injection", descr, "timeout", "300")
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: fault injection",       \
+	    descr, "timeout", "300")
 
 static void
 check_family(const atf_tc_t *tc, const char *family)
@@ -26,11 +28,11 @@ check_family(const atf_tc_t *tc, const char *family)
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", shim);
 	/* ASan insists on being first in the link order; the shim is not an
 	 * ASan library, so let it stand in front. */
-	const char *idle_env[] = { preload, "IPCH_FAULT=",
-		"ASAN_OPTIONS=verify_asan_link_order=0", NULL };
+	const char *idle_env[] = {preload,
+	    "IPCH_FAULT=", "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
 	static char fault_var[160];
-	const char *fault_env[] = { preload, fault_var,
-		"ASAN_OPTIONS=verify_asan_link_order=0", NULL };
+	const char *fault_env[] = {
+	    preload, fault_var, "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
 
 	FILE *f = fopen(expect, "r");
 	ATF_REQUIRE_MSG(f != NULL, "cannot open %s", expect);
@@ -38,14 +40,15 @@ check_family(const atf_tc_t *tc, const char *family)
 	int proven = 0, unprovable = 0, bad = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char fault[128], target[384];
-		if (line[0] == '#' || sscanf(line, "%127s %383s", fault, target) != 2)
+		if (line[0] == '#' ||
+		    sscanf(line, "%127s %383s", fault, target) != 2)
 			continue;
 		char *colon = strchr(target, ':');
 		ATF_REQUIRE_MSG(colon != NULL, "%s: '%s' is not program:case",
 		    expect, target);
 		*colon = '\0';
 
-		struct ipch_run idle = { .env = idle_env, .timeout_s = 20 };
+		struct ipch_run idle = {.env = idle_env, .timeout_s = 20};
 		ipch_run_tree_case(tc, target, colon + 1, &idle);
 		if (ipch_run_verdict_is(&idle, "skipped")) {
 			printf("unprovable here: %s:%s %s\n", target, colon + 1,
@@ -60,7 +63,7 @@ check_family(const atf_tc_t *tc, const char *family)
 			continue;
 		}
 		snprintf(fault_var, sizeof(fault_var), "IPCH_FAULT=%s", fault);
-		struct ipch_run hit = { .env = fault_env, .timeout_s = 20 };
+		struct ipch_run hit = {.env = fault_env, .timeout_s = 20};
 		ipch_run_tree_case(tc, target, colon + 1, &hit);
 		if (ipch_run_verdict_is(&hit, "failed")) {
 			printf("red under %s: %s:%s: %s\n", fault, target,
@@ -80,7 +83,7 @@ check_family(const atf_tc_t *tc, const char *family)
 		    bad, rel);
 	if (proven == 0)
 		atf_tc_skip("no expectation of %s could be proven here (%d "
-			    "cases skipped on this platform)",
+		            "cases skipped on this platform)",
 		    rel, unprovable);
 }
 
@@ -114,8 +117,8 @@ expected_somewhere(const char *dir, const char *fault)
 		FILE *f = fopen(path, "r");
 		while (f != NULL && !found && fgets(line, sizeof(line), f))
 			found = strncmp(line, fault, strlen(fault)) == 0 &&
-			    (line[strlen(fault)] == ' ' ||
-				line[strlen(fault)] == '\t');
+			        (line[strlen(fault)] == ' ' ||
+			            line[strlen(fault)] == '\t');
 		if (f != NULL)
 			fclose(f);
 	}

@@ -15,7 +15,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: names", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: names", descr)
 
 SELFTEST(posix_names_are_unique_and_prefixed,
     "names differ within a process and across a fork, all with our prefix");
@@ -25,8 +26,8 @@ ATF_TC_BODY(posix_names_are_unique_and_prefixed, tc)
 	ipch_posix_name(IPCH_OBJ_POSIX_SHM, a, sizeof(a));
 	ipch_posix_name(IPCH_OBJ_POSIX_SHM, b, sizeof(b));
 	ATF_CHECK_MSG(strcmp(a, b) != 0, "two names are both '%s'", a);
-	ATF_CHECK_MSG(strncmp(a, "/" IPCH_NAME_PREFIX,
-			  strlen(IPCH_NAME_PREFIX) + 1) == 0,
+	ATF_CHECK_MSG(
+	    strncmp(a, "/" IPCH_NAME_PREFIX, strlen(IPCH_NAME_PREFIX) + 1) == 0,
 	    "'%s' lacks the prefix /" IPCH_NAME_PREFIX, a);
 	ATF_CHECK_MSG(strchr(a + 1, '/') == NULL, "'%s' has a second '/'", a);
 }
@@ -92,8 +93,8 @@ count_present(const struct ipch_run *r, int *listed)
 }
 
 static void
-run_creator(const atf_tc_t *tc, const char *end, bool cleanup,
-    struct ipch_run *r)
+run_creator(
+    const atf_tc_t *tc, const char *end, bool cleanup, struct ipch_run *r)
 {
 	static char var[32];
 	static const char *vars[2];
@@ -114,7 +115,8 @@ ATF_TC_BODY(objects_removed_when_case_passes, tc)
 	int listed;
 	run_creator(tc, "return", false, &r);
 	ipch_run_expect(&r, "passed", NULL);
-	IPCH_EXPECT_EQ("objects left after a pass", 0, count_present(&r, &listed));
+	IPCH_EXPECT_EQ(
+	    "objects left after a pass", 0, count_present(&r, &listed));
 	IPCH_EXPECT_EQ("objects the case made", 6, listed);
 }
 
@@ -126,8 +128,8 @@ ATF_TC_BODY(objects_removed_when_case_fails, tc)
 	int listed;
 	run_creator(tc, "fail", false, &r);
 	ipch_run_expect(&r, "failed", "deliberate failure");
-	IPCH_EXPECT_EQ("objects left after a failure", 0,
-	    count_present(&r, &listed));
+	IPCH_EXPECT_EQ(
+	    "objects left after a failure", 0, count_present(&r, &listed));
 	IPCH_EXPECT_EQ("objects the case made", 6, listed);
 }
 
@@ -139,8 +141,8 @@ ATF_TC_BODY(cleanup_removes_objects_of_killed_body, tc)
 	int listed;
 	run_creator(tc, "kill", false, &r);
 	/* Without cleanup they are all there: the check can see them. */
-	IPCH_EXPECT_EQ("objects left by the killed body", 6,
-	    count_present(&r, &listed));
+	IPCH_EXPECT_EQ(
+	    "objects left by the killed body", 6, count_present(&r, &listed));
 	run_creator(tc, "kill", true, &r);
 	IPCH_EXPECT_EQ("objects left after the cleanup routine", 0,
 	    count_present(&r, &listed));
@@ -155,13 +157,13 @@ ATF_TC_BODY(sweeper_removes_objects_of_dead_owner, tc)
 	struct ipch_run r;
 	int listed;
 	run_creator(tc, "kill", false, &r);
-	IPCH_EXPECT_EQ("objects left by the killed body", 6,
-	    count_present(&r, &listed));
+	IPCH_EXPECT_EQ(
+	    "objects left by the killed body", 6, count_present(&r, &listed));
 	int removed = ipch_sweep(stdout);
-	ATF_CHECK_MSG(removed >= 6, "ipch_sweep: expected >= 6 removals, got %d",
-	    removed);
-	IPCH_EXPECT_EQ("objects left after the sweep", 0,
-	    count_present(&r, &listed));
+	ATF_CHECK_MSG(removed >= 6,
+	    "ipch_sweep: expected >= 6 removals, got %d", removed);
+	IPCH_EXPECT_EQ(
+	    "objects left after the sweep", 0, count_present(&r, &listed));
 }
 
 SELFTEST(sweeper_spares_live_owners_and_strangers,
@@ -171,21 +173,22 @@ ATF_TC_BODY(sweeper_spares_live_owners_and_strangers, tc)
 	char ours[128];
 	/* Names that look almost like ours; registered so that our own
 	 * cleanup removes them even if this case dies. */
-	const char *strangers[] = { "/ipcsuitex.1.1.1.1", "/ipcsuite.1x.2",
-		"/other.1.1.1.1" };
+	const char *strangers[] = {
+	    "/ipcsuitex.1.1.1.1", "/ipcsuite.1x.2", "/other.1.1.1.1"};
 	ipch_posix_name(IPCH_OBJ_POSIX_SHM, ours, sizeof(ours));
 	close((int)IPCH_SYS(shm_open(ours, O_RDWR | O_CREAT | O_EXCL, 0600)));
 	for (int i = 0; i < 3; i++) {
 		ipch_register(IPCH_OBJ_POSIX_SHM, strangers[i]);
-		close((int)IPCH_SYS(shm_open(strangers[i], O_RDWR | O_CREAT,
-		    0600)));
+		close((int)IPCH_SYS(
+		    shm_open(strangers[i], O_RDWR | O_CREAT, 0600)));
 	}
 	ipch_sweep(stdout);
 	int fd = shm_open(ours, O_RDONLY, 0);
 	ATF_CHECK_MSG(fd >= 0, "sweep removed %s of a live owner", ours);
 	for (int i = 0; i < 3; i++) {
 		int f = shm_open(strangers[i], O_RDONLY, 0);
-		ATF_CHECK_MSG(f >= 0, "sweep removed stranger %s", strangers[i]);
+		ATF_CHECK_MSG(
+		    f >= 0, "sweep removed stranger %s", strangers[i]);
 		if (f >= 0)
 			close(f);
 	}

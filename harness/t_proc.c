@@ -5,7 +5,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: proc", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: proc", descr)
 
 static void
 require_proc(void)
@@ -88,8 +89,8 @@ ATF_TC_BODY(starttime_tells_processes_apart, tc)
 	unsigned long long st = ipch_proc_starttime(pid);
 	kill(pid, SIGKILL);
 	ipch_reap_expect_signal(pid, SIGKILL);
-	ATF_CHECK_MSG(!ipch_proc_alive(pid, st), "reaped pid %ld still alive",
-	    (long)pid);
+	ATF_CHECK_MSG(
+	    !ipch_proc_alive(pid, st), "reaped pid %ld still alive", (long)pid);
 }
 
 ATF_TP_ADD_TCS(tp)

@@ -14,23 +14,23 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr)                                                 \
+#define SELFTEST(name, descr)                                                  \
 	IPCH_CASE(name, "selftest", "ipcsuite harness: sandbox", descr)
 
 struct probe {
-	atomic_int full;      /* the confined child hit its limit */
+	atomic_int full; /* the confined child hit its limit */
 	atomic_int outside_done;
-	long forked;	      /* children it had when fork failed */
-	int err;	      /* fork's errno then */
-	long outside_forks;   /* the case body's forks while it was full */
-	char cgroup[512];     /* a line of /proc/self/cgroup, for cleanup */
+	long forked;        /* children it had when fork failed */
+	int err;            /* fork's errno then */
+	long outside_forks; /* the case body's forks while it was full */
+	char cgroup[512];   /* a line of /proc/self/cgroup, for cleanup */
 	unsigned long uid;
 };
 
 static void
 ms_sleep(long ms)
 {
-	const struct timespec t = { 0, ms * 1000000 };
+	const struct timespec t = {0, ms * 1000000};
 	nanosleep(&t, NULL);
 }
 
@@ -103,28 +103,30 @@ limit_holds(enum ipch_sandbox_kind kind, long limit)
 	const char *why = ipch_sandbox_unavailable(kind);
 	if (why != NULL)
 		atf_tc_skip("%s", why);
-	struct probe *p = IPCH_SYS_PTR(mmap(NULL, sizeof(*p),
-					   PROT_READ | PROT_WRITE,
-					   MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-	    MAP_FAILED);
+	struct probe *p =
+	    IPCH_SYS_PTR(mmap(NULL, sizeof(*p), PROT_READ | PROT_WRITE,
+	                     MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+	        MAP_FAILED);
 	memset(p, 0, sizeof(*p));
 	/* The outside forks run in a thread-free helper: the body waits in
 	 * ipch_sandbox_run, so a spawned child does them. */
 	pid_t o = ipch_spawn("outside-forker", outside, p);
-	struct ipch_sandbox sb = { .kind = kind, .limit = limit };
+	struct ipch_sandbox sb = {.kind = kind, .limit = limit};
 	ATF_REQUIRE(ipch_sandbox_run(&sb, fill, p));
 	ipch_reap_ok(o);
 	ipch_sandbox_expect_ok(&sb);
 	IPCH_EXPECT_EQ("mechanism used", kind, sb.used);
-	IPCH_EXPECT_EQ("limit in force", limit < ipch_sandbox_min_limit(kind)
-		? ipch_sandbox_min_limit(kind) : limit, sb.limit_used);
+	IPCH_EXPECT_EQ("limit in force",
+	    limit < ipch_sandbox_min_limit(kind) ? ipch_sandbox_min_limit(kind)
+	                                         : limit,
+	    sb.limit_used);
 	IPCH_EXPECT_EQ("children forked inside before fork failed (limit - 1)",
 	    sb.limit_used - 1, p->forked);
 	if (p->err != EAGAIN)
 		atf_tc_fail("fork inside at the limit: expected EAGAIN, got %s",
 		    ipch_errname(p->err));
-	IPCH_EXPECT_EQ("forks outside while the sandbox was full", 50,
-	    p->outside_forks);
+	IPCH_EXPECT_EQ(
+	    "forks outside while the sandbox was full", 50, p->outside_forks);
 	if (kind == IPCH_SANDBOX_NPROC && p->uid == (unsigned long)getuid())
 		atf_tc_fail("nproc: the confined child kept uid %lu", p->uid);
 	ipch_metric("sandbox_limit", (double)sb.limit_used, "processes");
@@ -141,7 +143,7 @@ expect_no_cgroup_left(void)
 	    (long)getpid(), (long)getpid());
 	if (system(cmd) == 0)
 		atf_tc_fail("a cgroup directory of this case outlived its "
-			    "sandbox run");
+		            "sandbox run");
 }
 
 SELFTEST(pidns_limit_holds_inside_not_outside,
@@ -190,18 +192,18 @@ ATF_TC_BODY(unavailable_reason_names_what_is_missing, tc)
 	const char *why = ipch_sandbox_unavailable(IPCH_SANDBOX_AUTO);
 	printf("auto: %s\n", why ? why : "available");
 	for (int k = IPCH_SANDBOX_PIDNS; k <= IPCH_SANDBOX_NPROC; k++) {
-		const char *w = ipch_sandbox_unavailable(
-		    (enum ipch_sandbox_kind)k);
+		const char *w =
+		    ipch_sandbox_unavailable((enum ipch_sandbox_kind)k);
 		printf("%s: %s\n", ipch_sandbox_name((enum ipch_sandbox_kind)k),
 		    w ? w : "available");
 	}
 	why = ipch_sandbox_unavailable(IPCH_SANDBOX_AUTO);
-	if (why != NULL && strstr(why, "needs CAP_SYS_ADMIN for a PID "
-					"namespace, a writable pids cgroup, or "
-					"root to switch to a throwaway uid") ==
-		NULL)
-		atf_tc_fail("AUTO reason: expected the three needs, got '%s'",
-		    why);
+	if (why != NULL &&
+	    strstr(why, "needs CAP_SYS_ADMIN for a PID "
+	                "namespace, a writable pids cgroup, or "
+	                "root to switch to a throwaway uid") == NULL)
+		atf_tc_fail(
+		    "AUTO reason: expected the three needs, got '%s'", why);
 	IPCH_EXPECT_EQ("parse(name(cgroup1))", IPCH_SANDBOX_CGROUP1,
 	    ipch_sandbox_parse(ipch_sandbox_name(IPCH_SANDBOX_CGROUP1)));
 	IPCH_EXPECT_EQ("parse(\"bogus\")", -1, ipch_sandbox_parse("bogus"));

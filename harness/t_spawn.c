@@ -9,7 +9,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: spawn", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: spawn", descr)
 
 static int
 exit_with(void *arg)
@@ -30,20 +31,20 @@ SELFTEST(child_failure_reason_reaches_verdict,
     "ipch_child_fail's text appears in the parent's failure");
 ATF_TC_BODY(child_failure_reason_reaches_verdict, tc)
 {
-	struct ipch_run r = { 0 };
+	struct ipch_run r = {0};
 	ipch_run_tree_case(tc, "harness/h_cases", "child_fails", &r);
 	ipch_run_expect(&r, "failed", "child 'bad' (pid ");
-	ipch_run_expect(&r, "failed", "expected exit 0, got exit 99: deliberate 7");
+	ipch_run_expect(
+	    &r, "failed", "expected exit 0, got exit 99: deliberate 7");
 }
 
 SELFTEST(killed_child_is_named_with_its_signal,
     "a child killed by a signal is reported by signal name");
 ATF_TC_BODY(killed_child_is_named_with_its_signal, tc)
 {
-	struct ipch_run r = { 0 };
+	struct ipch_run r = {0};
 	ipch_run_tree_case(tc, "harness/h_cases", "child_killed", &r);
-	ipch_run_expect(&r, "failed",
-	    "expected exit 0, got signal SIGKILL");
+	ipch_run_expect(&r, "failed", "expected exit 0, got signal SIGKILL");
 	ipch_run_tree_case(tc, "harness/h_cases", "child_not_signalled", &r);
 	ipch_run_expect(&r, "failed", "expected signal SIGPIPE, got exit 0");
 }
@@ -67,7 +68,7 @@ expect_all_gone(const struct ipch_run *r, int expected)
 		/* Killed processes become zombies of ours (ipch_run_case
 		 * made us their subreaper): reap them as they come. */
 		while (kill(pid, 0) == 0 && ipch_now_ns() < deadline) {
-			const struct timespec t = { 0, 1000000 };
+			const struct timespec t = {0, 1000000};
 			ipch_reap_exited();
 			nanosleep(&t, NULL);
 		}
@@ -82,7 +83,7 @@ SELFTEST(failed_case_leaves_no_descendant,
     "children, grandchildren and orphans die and are reaped when a case fails");
 ATF_TC_BODY(failed_case_leaves_no_descendant, tc)
 {
-	struct ipch_run r = { 0 };
+	struct ipch_run r = {0};
 	ipch_run_tree_case(tc, "harness/h_cases", "fails_with_descendants", &r);
 	ipch_run_expect(&r, "failed", "deliberate failure with descendants");
 	expect_all_gone(&r, 4);
@@ -92,11 +93,12 @@ SELFTEST(killed_case_leaves_no_spawned_descendant,
     "spawned children and grandchildren die when the case body is SIGKILLed");
 ATF_TC_BODY(killed_case_leaves_no_spawned_descendant, tc)
 {
-	struct ipch_run r = { .skip_cleanup = true };
-	ipch_run_tree_case(tc, "harness/h_cases", "killed_with_descendants", &r);
+	struct ipch_run r = {.skip_cleanup = true};
+	ipch_run_tree_case(
+	    tc, "harness/h_cases", "killed_with_descendants", &r);
 	/* The body died before writing a verdict. */
-	IPCH_EXPECT_EQ("result file present", 0,
-	    strcmp(r.result, "no result") != 0);
+	IPCH_EXPECT_EQ(
+	    "result file present", 0, strcmp(r.result, "no result") != 0);
 	expect_all_gone(&r, 3);
 	/* No cleanup routine ran: the sweeper removes the dead body's
 	 * registry, as it would after a killed run. */

@@ -5,7 +5,8 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr) IPCH_CASE(name, "selftest", "ipcsuite harness: sync", descr)
+#define SELFTEST(name, descr)                                                  \
+	IPCH_CASE(name, "selftest", "ipcsuite harness: sync", descr)
 
 static struct ipch_gate gate;
 static int out[2];
@@ -34,7 +35,7 @@ ATF_TC_BODY(gate_holds_every_waiter_until_opened, tc)
 	for (int i = 0; i < 4; i++)
 		IPCH_EXPECT_EQ("ipch_wait_blocked(waiter, read)", 0,
 		    ipch_wait_blocked(pids[i], SYS_read, 5000));
-	struct pollfd p = { .fd = out[0], .events = POLLIN };
+	struct pollfd p = {.fd = out[0], .events = POLLIN};
 	IPCH_EXPECT_EQ("waiters past the closed gate", 0, poll(&p, 1, 0));
 	ipch_gate_open(&gate);
 	char buf[8];
@@ -66,7 +67,8 @@ ATF_TC_BODY(latch_counts_every_arrival, tc)
 	ipch_latch_init(&latch);
 	for (int i = 0; i < 5; i++)
 		ipch_spawn("arriver", arrive, NULL);
-	IPCH_EXPECT_EQ("ipch_latch_wait(5)", 0, ipch_latch_wait(&latch, 5, 5000));
+	IPCH_EXPECT_EQ(
+	    "ipch_latch_wait(5)", 0, ipch_latch_wait(&latch, 5, 5000));
 	ipch_reap_all_ok();
 }
 
@@ -77,8 +79,8 @@ ATF_TC_BODY(latch_reports_arrivers_that_died, tc)
 	ipch_latch_init(&latch);
 	ipch_spawn("arriver", arrive, NULL);
 	ipch_spawn("quitter", leave_without_arriving, NULL);
-	IPCH_EXPECT_EQ("ipch_latch_wait(2)", EPIPE,
-	    ipch_latch_wait(&latch, 2, 5000));
+	IPCH_EXPECT_EQ(
+	    "ipch_latch_wait(2)", EPIPE, ipch_latch_wait(&latch, 2, 5000));
 	ipch_reap_all_ok();
 }
 

@@ -13,16 +13,17 @@
 
 #include "ipch.h"
 
-#define SELFTEST(name, descr)                                                 \
+#define SELFTEST(name, descr)                                                  \
 	IPCH_CASE(name, "selftest", "ipcsuite harness: watchdog", descr)
 
 static void
 expect_diagnosis(const atf_tc_t *tc, const char *demo, const char *const *texts)
 {
-	const char *vars[] = { "deadlock_demos=true", NULL };
-	struct ipch_run r = { .vars = vars, .timeout_s = 20 };
+	const char *vars[] = {"deadlock_demos=true", NULL};
+	struct ipch_run r = {.vars = vars, .timeout_s = 20};
 	uint64_t t0 = ipch_now_ns();
-	ipch_run_tree_case(tc, "suites/scenario/t_deadlock_diagnosis", demo, &r);
+	ipch_run_tree_case(
+	    tc, "suites/scenario/t_deadlock_diagnosis", demo, &r);
 	double ms = (double)(ipch_now_ns() - t0) / 1e6;
 	char metric[96];
 	snprintf(metric, sizeof(metric), "watchdog_%s_ms", demo);
@@ -32,20 +33,20 @@ expect_diagnosis(const atf_tc_t *tc, const char *demo, const char *const *texts)
 		ipch_run_expect(&r, "failed", *texts);
 }
 
-#define DIAGNOSIS(demo, ...)                                                  \
+#define DIAGNOSIS(demo, ...)                                                   \
 	SELFTEST(diagnoses_##demo, "the watchdog names the cycle of " #demo);  \
-	ATF_TC_BODY(diagnoses_##demo, tc)                                     \
-	{                                                                     \
-		const char *texts[] = { __VA_ARGS__, NULL };                  \
-		expect_diagnosis(tc, #demo, texts);                           \
+	ATF_TC_BODY(diagnoses_##demo, tc)                                      \
+	{                                                                      \
+		const char *texts[] = {__VA_ARGS__, NULL};                     \
+		expect_diagnosis(tc, #demo, texts);                            \
 	}
 
 DIAGNOSIS(pipe_read_cycle, "'reader-a' waits in read(fd ", "on pipe:[",
     "whose write end is held by pid ", "'reader-b' waits in read(fd ")
 DIAGNOSIS(pipe_read_self, "(case body) waits in read(fd ", "on pipe:[",
     "write end is held by pid ")
-DIAGNOSIS(fifo_read_cycle, "waits in read(fd ", "on FIFO /", "fifo-a",
-    "fifo-b", "whose write end is held by pid ")
+DIAGNOSIS(fifo_read_cycle, "waits in read(fd ", "on FIFO /", "fifo-a", "fifo-b",
+    "whose write end is held by pid ")
 DIAGNOSIS(ofd_lock_cycle, "'locker-a' waits in fcntl(F_OFD_SETLKW) on /",
     "locked by pid ", "'locker-b' waits in fcntl(F_OFD_SETLKW)")
 DIAGNOSIS(sysv_sem_cycle, "waits in semop(semid ", "sem 0, op -1) at value 0",
@@ -61,7 +62,8 @@ static int
 sleep_long(void *arg)
 {
 	(void)arg;
-	const struct timespec t = { QUIET_MS / 1000, (QUIET_MS % 1000) * 1000000L };
+	const struct timespec t = {
+	    QUIET_MS / 1000, (QUIET_MS % 1000) * 1000000L};
 	nanosleep(&t, NULL);
 	return 0;
 }
@@ -72,7 +74,7 @@ static int
 poll_with_deadline(void *arg)
 {
 	(void)arg;
-	struct pollfd p = { .fd = quiet[0], .events = POLLIN };
+	struct pollfd p = {.fd = quiet[0], .events = POLLIN};
 	return poll(&p, 1, QUIET_MS) == 0 ? 0 : 1;
 }
 
@@ -93,7 +95,7 @@ slow_writer(void *arg)
 	(void)arg;
 	close(quiet[0]);
 	for (int i = 0; i < 6; i++) {
-		const struct timespec t = { 0, 250000000L };
+		const struct timespec t = {0, 250000000L};
 		nanosleep(&t, NULL);
 		IPCH_CHILD_SYS(write(quiet[1], "x", 1));
 	}

@@ -60,7 +60,7 @@ in_use(const char *dir)
 			continue;
 		target[n] = '\0';
 		used = strncmp(target, dir, len) == 0 &&
-		    (target[len] == '/' || target[len] == '\0');
+		       (target[len] == '/' || target[len] == '\0');
 	}
 	if (d != NULL)
 		closedir(d);
@@ -144,8 +144,12 @@ main(int argc, char **argv)
 	int quiet = 0, check = 0, opt;
 	while ((opt = getopt(argc, argv, "qc")) != -1) {
 		switch (opt) {
-		case 'q': quiet = 1; break;
-		case 'c': check = 1; break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'c':
+			check = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: ipch-sweep [-q] [-c]\n");
 			return 2;
@@ -161,13 +165,15 @@ main(int argc, char **argv)
 		    k, k == 1 ? "y" : "ies");
 	if (n > 0 && !check)
 		fprintf(quiet ? stderr : stdout,
-		    "ipch-sweep: removed %d object(s) left by earlier runs\n", n);
+		    "ipch-sweep: removed %d object(s) left by earlier runs\n",
+		    n);
 	if (!check)
 		return 0;
 	int live = count_ours(ipch_state_dir(), "owner.");
 	if (n > 0 || live > 0) {
 		fprintf(stderr,
-		    "ipch-sweep: the run left %d object(s) behind (removed now) "
+		    "ipch-sweep: the run left %d object(s) behind (removed "
+		    "now) "
 		    "and %d registr%s of cases still alive in %s: a case does "
 		    "not clean up; run ipch-sweep without -q to list them\n",
 		    n, live, live == 1 ? "y" : "ies", ipch_state_dir());

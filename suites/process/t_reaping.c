@@ -16,7 +16,6 @@
 
 #include "ipch.h"
 
-
 /* A grandchild that exits at once; pid back to the caller. */
 static pid_t
 fork_exiting(void)
@@ -56,14 +55,14 @@ no_zombie_after(void *arg)
 	pid_t r = waitpid(-1, &status, 0);
 	if (r != -1 || errno != ECHILD)
 		ipch_child_fail("waitpid(-1) with %s: expected -1 with ECHILD "
-				"once all children are gone, got %ld (%s)",
+		                "once all children are gone, got %ld (%s)",
 		    how == 0 ? "SIGCHLD ignored" : "SA_NOCLDWAIT", (long)r,
 		    r == -1 ? ipch_errname(errno) : "a reaped child");
 	for (int i = 0; i < 8; i++) {
 		char st = ipch_proc_state(kids[i]);
 		if (st != 0)
 			ipch_child_fail("child %ld: expected no process left, "
-					"got state %c",
+			                "got state %c",
 			    (long)kids[i], st);
 	}
 	return 0;
@@ -152,13 +151,14 @@ subreaper(void *arg)
 	pid_t pp = ipch_proc_ppid(orphan);
 	if (pp != getpid())
 		ipch_child_fail("orphan %ld: expected parent %ld (the "
-				"subreaper), got %ld",
+		                "subreaper), got %ld",
 		    (long)orphan, (long)getpid(), (long)pp);
 	ipch_gate_open(&o->release);
 	pid_t r = waitpid(orphan, &status, 0);
 	if (r != orphan || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		ipch_child_fail("orphan %ld: expected the subreaper to reap its "
-				"exit 0, got waitpid %ld (%s)",
+		ipch_child_fail(
+		    "orphan %ld: expected the subreaper to reap its "
+		    "exit 0, got waitpid %ld (%s)",
 		    (long)orphan, (long)r, r == -1 ? ipch_errname(errno) : "");
 	return 0;
 }
@@ -210,7 +210,7 @@ ATF_TC_BODY(orphan_is_reparented_to_init_and_reaped, tc)
 		 * init shim) takes orphans before init can: not this rule. */
 		if (pp > 1 && pp != getpid())
 			atf_tc_skip("an ancestor of the case (pid %ld) is a "
-				    "subreaper, so orphans never reach init",
+			            "subreaper, so orphans never reach init",
 			    (long)pp);
 		atf_tc_fail("orphan %ld: expected parent 1 (init), got %ld",
 		    (long)orphan, (long)pp);
@@ -218,13 +218,14 @@ ATF_TC_BODY(orphan_is_reparented_to_init_and_reaped, tc)
 	/* Init reaps it: the pid disappears, never lingering as a zombie. */
 	uint64_t deadline = ipch_now_ns() + 5000000000u;
 	char st;
-	while ((st = ipch_proc_state(orphan)) != 0 && ipch_now_ns() < deadline) {
-		const struct timespec t = { 0, 1000000 };
+	while (
+	    (st = ipch_proc_state(orphan)) != 0 && ipch_now_ns() < deadline) {
+		const struct timespec t = {0, 1000000};
 		nanosleep(&t, NULL);
 	}
 	if (st != 0)
 		atf_tc_fail("orphan %ld: expected init to reap it within 5 s, "
-			    "still there in state %c",
+		            "still there in state %c",
 		    (long)orphan, st);
 }
 
@@ -300,14 +301,15 @@ burst(void *arg)
 		alarm(0);
 		IPCH_CHILD_SYS(sigprocmask(SIG_SETMASK, &old, NULL));
 		if (reaped != b->n)
-			ipch_child_fail("round %ld: expected the handler to reap "
-					"%ld children, got %ld in 10 s (%ld "
-					"handler runs)",
+			ipch_child_fail(
+			    "round %ld: expected the handler to reap "
+			    "%ld children, got %ld in 10 s (%ld "
+			    "handler runs)",
 			    r, b->n, (long)reaped, (long)handler_runs);
 		errno = 0;
 		if (waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD)
 			ipch_child_fail("round %ld: expected no child left "
-					"(ECHILD), got %s",
+			                "(ECHILD), got %s",
 			    r, errno ? ipch_errname(errno) : "another child");
 		runs_total += handler_runs;
 	}
@@ -324,10 +326,10 @@ IPCH_CASE(sigchld_handler_loop_reaps_whole_burst, "conformance",
 ATF_TC_BODY(sigchld_handler_loop_reaps_whole_burst, tc)
 {
 	struct burst b;
-	b.n = ipch_config_long(tc, "burst_children", ipch_stress_long(tc) ? 500 : 64, 1,
-	    10000);
-	b.rounds = ipch_config_long(tc, "burst_rounds", ipch_stress_long(tc) ? 20 : 3, 1,
-	    1000);
+	b.n = ipch_config_long(
+	    tc, "burst_children", ipch_stress_long(tc) ? 500 : 64, 1, 10000);
+	b.rounds = ipch_config_long(
+	    tc, "burst_rounds", ipch_stress_long(tc) ? 20 : 3, 1, 1000);
 	ipch_metric("burst_children", (double)b.n, "processes");
 	ipch_reap_ok(ipch_spawn("collector", burst, &b));
 }

@@ -37,7 +37,8 @@ shared_mutex(struct shared *s, int type, bool robust)
 	                        MAP_SHARED | MAP_ANONYMOUS, -1, 0),
 	    MAP_FAILED);
 	IPCH_EXPECT_RC(0, pthread_mutexattr_init(&a));
-	IPCH_EXPECT_RC(0, pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
+	IPCH_EXPECT_RC(
+	    0, pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
 	IPCH_EXPECT_RC(0, pthread_mutexattr_settype(&a, type));
 	if (robust)
 		IPCH_EXPECT_RC(
@@ -233,8 +234,8 @@ ATF_TC_BODY(robust_mutex_waiter_gets_eownerdead_when_owner_dies, tc)
 	shared_mutex(&s, PTHREAD_MUTEX_DEFAULT, true);
 	pid_t holder = start_holder(&s);
 	pid_t waiter = ipch_spawn("waiter", child_wait_for_dead_owner, &s);
-	ipch_expect_blocked(waiter, SYS_futex,
-	    "futex (pthread_mutex_lock of the held mutex)");
+	ipch_expect_blocked(
+	    waiter, SYS_futex, "futex (pthread_mutex_lock of the held mutex)");
 	kill_holder(holder);
 	/* Bounded: a waiter left asleep fails here, not at the timeout. */
 	int rc = ipch_latch_wait(&s.woke, 1, 5000);

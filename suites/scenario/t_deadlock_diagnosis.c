@@ -20,9 +20,9 @@
 
 #include "ipch.h"
 
-#define DEMO(name, ref, descr)                                                \
-	IPCH_CASE(name, "scenario", ref, descr, "require.config",             \
-	    "deadlock_demos")
+#define DEMO(name, ref, descr)                                                 \
+	IPCH_CASE(                                                             \
+	    name, "scenario", ref, descr, "require.config", "deadlock_demos")
 
 /* Both children are inside their first step before either takes its
  * second, so the cycle forms every time. */
@@ -121,8 +121,10 @@ static char lockfile[PATH_MAX];
 static void
 ofd_lock(int fd, off_t byte)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-		.l_start = byte, .l_len = 1 };
+	struct flock fl = {.l_type = F_WRLCK,
+	    .l_whence = SEEK_SET,
+	    .l_start = byte,
+	    .l_len = 1};
 	IPCH_CHILD_SYS(fcntl(fd, F_OFD_SETLKW, &fl));
 }
 
@@ -156,7 +158,7 @@ static int semid;
 static void
 take(unsigned short num)
 {
-	struct sembuf op = { .sem_num = num, .sem_op = -1, .sem_flg = 0 };
+	struct sembuf op = {.sem_num = num, .sem_op = -1, .sem_flg = 0};
 	IPCH_CHILD_SYS(semop(semid, &op, 1));
 }
 
@@ -175,9 +177,9 @@ DEMO(sysv_sem_cycle, "ipcsuite watchdog: SysV semaphores",
 ATF_TC_BODY(sysv_sem_cycle, tc)
 {
 	both_ready = ipch_barrier_new(2);
-	semid = (int)IPCH_SYS(semget(ipch_sysv_key(IPCH_OBJ_SYSV_SEM), 2,
-	    IPC_CREAT | IPC_EXCL | 0600));
-	unsigned short ones[2] = { 1, 1 };
+	semid = (int)IPCH_SYS(semget(
+	    ipch_sysv_key(IPCH_OBJ_SYSV_SEM), 2, IPC_CREAT | IPC_EXCL | 0600));
+	unsigned short ones[2] = {1, 1};
 	IPCH_SYS(semctl(semid, 0, SETALL, ones));
 	ipch_spawn("taker-a", sem_taker, NULL);
 	ipch_spawn("taker-b", sem_taker, (void *)1);
@@ -205,8 +207,9 @@ DEMO(pshared_mutex_cycle, "ipcsuite watchdog: futexes",
 ATF_TC_BODY(pshared_mutex_cycle, tc)
 {
 	both_ready = ipch_barrier_new(2);
-	mutexes = IPCH_SYS_PTR(mmap(NULL, 2 * sizeof(*mutexes),
-	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+	mutexes = IPCH_SYS_PTR(
+	    mmap(NULL, 2 * sizeof(*mutexes), PROT_READ | PROT_WRITE,
+	        MAP_SHARED | MAP_ANONYMOUS, -1, 0),
 	    MAP_FAILED);
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);

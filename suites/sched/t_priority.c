@@ -286,7 +286,7 @@ lower_nice_under_rlimit(void *arg)
 	IPCH_CHILD_SYS(setpriority(PRIO_PROCESS, 0, NICE_MAX));
 	IPCH_CHILD_SYS(setpriority(PRIO_PROCESS, 0, 20 - RLIM_NICE));
 	IPCH_CHILD_EXPECT_EQ("getpriority() after lowering to the RLIMIT_NICE "
-	                "ceiling",
+	                     "ceiling",
 	    20 - RLIM_NICE, my_nice());
 	IPCH_CHILD_EXPECT_ERRNO(
 	    EACCES, setpriority(PRIO_PROCESS, 0, 20 - RLIM_NICE - 1));

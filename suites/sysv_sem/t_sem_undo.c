@@ -139,7 +139,8 @@ ATF_TC_BODY(sem_undo_release_wakes_a_blocked_waiter, tc)
 	w.id = id;
 	ipch_latch_init(&w.took);
 	pid_t waiter = ipch_spawn("waiter", take_one, &w);
-	ipch_expect_blocked(waiter, SYSNO_SEMOP, "semop on the taken semaphore");
+	ipch_expect_blocked(
+	    waiter, SYSNO_SEMOP, "semop on the taken semaphore");
 	IPCH_EXPECT_EQ("semncnt with the waiter blocked", 1,
 	    IPCH_SYS(semctl(id, 0, GETNCNT)));
 	kill_holder(holder);
