@@ -3,6 +3,7 @@
 #include <atf-c.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ipch_check.h"
@@ -114,4 +115,15 @@ ipch_read_full(int fd, void *buf, size_t n)
 		atf_tc_fail("ipch_read_full: read: failed with %s",
 		    ipch_errname(errno));
 	return (size_t)k;
+}
+
+void
+ipch_expect_read_all(int fd, const char *text, const char *what)
+{
+	char buf[4096];
+	size_t n = ipch_read_full(fd, buf, sizeof(buf) - 1);
+	buf[n] = '\0';
+	if (n != strlen(text) || memcmp(buf, text, n) != 0)
+		atf_tc_fail("%s: expected \"%s\", got %zu bytes \"%s\"", what,
+		    text, n, buf);
 }

@@ -31,6 +31,10 @@ void ipch_write_all(int fd, const void *buf, size_t n);
  * EOF).  Fails the case on error. */
 size_t ipch_read_full(int fd, void *buf, size_t n);
 
+/* Read fd to EOF; fail unless exactly `text` came, naming `what`:
+ *   bytes read: expected "first,second", got 6 bytes "first," */
+void ipch_expect_read_all(int fd, const char *text, const char *what);
+
 /* Child-safe variants: return -1 with errno instead of failing the case. */
 ssize_t ipch_write_all_r(int fd, const void *buf, size_t n);
 ssize_t ipch_read_full_r(int fd, void *buf, size_t n);

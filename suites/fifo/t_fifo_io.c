@@ -32,7 +32,7 @@ IPCH_CASE(bytes_are_read_in_the_order_written, "conformance",
     "bytes written to a FIFO in several writes are read in the same order");
 ATF_TC_BODY(bytes_are_read_in_the_order_written, tc)
 {
-	char path[PATH_MAX], buf[32] = {0};
+	char path[PATH_MAX];
 	int rfd, wfd;
 	open_fifo(path, sizeof(path), &rfd, &wfd);
 	ipch_write_all(wfd, "first,", 6);
@@ -40,11 +40,7 @@ ATF_TC_BODY(bytes_are_read_in_the_order_written, tc)
 	ipch_write_all(wfd, "third", 5);
 	IPCH_SYS(close(wfd));
 	ipch_set_nonblock(rfd, false);
-	size_t n = ipch_read_full(rfd, buf, sizeof(buf) - 1);
-	if (n != 18 || strcmp(buf, "first,second,third") != 0)
-		atf_tc_fail("bytes read: expected \"first,second,third\", got "
-		            "%zu bytes \"%s\"",
-		    n, buf);
+	ipch_expect_read_all(rfd, "first,second,third", "bytes read");
 	IPCH_SYS(close(rfd));
 }
 
@@ -170,7 +166,7 @@ IPCH_CASE(unlinked_fifo_keeps_carrying_data, "conformance",
     "the open writer still reach the open reader");
 ATF_TC_BODY(unlinked_fifo_keeps_carrying_data, tc)
 {
-	char path[PATH_MAX], buf[16] = {0};
+	char path[PATH_MAX];
 	struct stat st;
 	int rfd, wfd;
 	open_fifo(path, sizeof(path), &rfd, &wfd);
@@ -179,11 +175,8 @@ ATF_TC_BODY(unlinked_fifo_keeps_carrying_data, tc)
 	ipch_write_all(wfd, "after unlink", 12);
 	IPCH_SYS(close(wfd));
 	ipch_set_nonblock(rfd, false);
-	size_t n = ipch_read_full(rfd, buf, sizeof(buf) - 1);
-	if (n != 12 || strcmp(buf, "after unlink") != 0)
-		atf_tc_fail("bytes through the unlinked FIFO: expected "
-		            "\"after unlink\", got %zu bytes \"%s\"",
-		    n, buf);
+	ipch_expect_read_all(
+	    rfd, "after unlink", "bytes through the unlinked FIFO");
 	IPCH_SYS(close(rfd));
 }
 
